@@ -1,0 +1,41 @@
+import { DynamicModule, Module } from "@nestjs/common";
+import { ScheduleModule } from "@nestjs/schedule";
+
+import { AuthModule } from "./auth/auth.module";
+import { BillingModule } from "./billing/billing.module";
+import { ClientsModule } from "./clients/clients.module";
+import { ConfigModule } from "./config/config.module";
+import { AppConfig } from "./config/config.schema";
+import { CryptoModule } from "./crypto/crypto.module";
+import { DatabaseModule } from "./database/database.module";
+import { DemoModule } from "./demo/demo.module";
+import { HealthModule } from "./health/health.module";
+import { LoggingModule } from "./logging/logging.module";
+import { MaintenanceModule } from "./maintenance/maintenance.module";
+import { ProvidersModule } from "./providers/providers.module";
+import { ProxyModule } from "./proxy/proxy.module";
+
+@Module({})
+export class AppModule {
+  /** The whole service for the given configuration. */
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule,
+        DatabaseModule.forRoot(config),
+        CryptoModule,
+        ScheduleModule.forRoot(),
+        AuthModule,
+        ClientsModule,
+        ProvidersModule,
+        BillingModule,
+        ProxyModule,
+        MaintenanceModule,
+        HealthModule,
+        ...(config.demo.enabled ? [DemoModule] : []),
+      ],
+    };
+  }
+}

@@ -1,0 +1,279 @@
+import { Injectable } from "@nestjs/common";
+
+import { SqlTransaction, WriteTransactionRunner } from "../database/write-transaction";
+import { BalanceTransactionKind } from "./entities/balance-transaction.entity";
+import { ReservationStatus } from "./entities/credit-reservation.entity";
+import { RequestStatus } from "./entities/llm-request.entity";
+import { Nanos } from "./money";
+import { RequestRecord } from "./request-record";
+
+/** Thrown inside the transaction to roll it back when the record was already written. */
+class AlreadyRecorded extends Error {}
+
+export type AdmissionResult = "admitted" | "insufficient_credit" | "duplicate_request_id";
+
+export interface Admission {
+  requestId: string;
+  providerId: number;
+  clientId: number;
+  /** Nano-dollars to hold; zero for postpaid providers. */
+  amount: Nanos;
+  prepaid: boolean;
+  expiresAt: Date;
+  now: Date;
+}
+
+/**
+ * The SQL of admission and settlement. Every statement is a conditional update or an insert guarded by a unique
+ * key, so concurrent requests, replicas and replays cannot overdraw a balance or write a record twice. Rows are
+ * locked in one order, provider then client then rollup, so PostgreSQL transactions cannot deadlock.
+ */
+@Injectable()
+export class AccountingStore {
+  constructor(private readonly transactions: WriteTransactionRunner) {}
+
+  /** Holds credit for a request and claims its request id. Nothing is written unless both succeed. */
+  async admit(admission: Admission): Promise<AdmissionResult> {
+    return this.transactions.run(async (tx) => {
+      if (admission.prepaid) {
+        const held = await tx.run(
+          `update providers set credit_reserved = credit_reserved + cast(? as bigint)
+           where id = ? and credit_balance - credit_reserved >= cast(? as bigint)`,
+          [admission.amount, admission.providerId, admission.amount],
+        );
+        if (held === 0) {
+          return "insufficient_credit";
+        }
+      }
+
+      const claimed = await tx.run(
+        `insert into credit_reservations (request_id, provider_id, client_id, amount, status, expires_at, created_at)
+         values (?, ?, ?, cast(? as bigint), ?, ?, ?) on conflict (request_id) do nothing`,
+        [
+          admission.requestId,
+          admission.providerId,
+          admission.clientId,
+          admission.amount,
+          ReservationStatus.Pending,
+          tx.time(admission.expiresAt),
+          tx.time(admission.now),
+        ],
+      );
+      if (claimed === 0) {
+        throw new DuplicateAdmission();
+      }
+
+      return "admitted";
+    }).catch((error: unknown) => {
+      if (error instanceof DuplicateAdmission) {
+        return "duplicate_request_id" as const;
+      }
+      throw error;
+    });
+  }
+
+  /** Releases the hold of a request that never reached its provider. Returns false when nothing was pending. */
+  async void(requestId: string, providerId: number, now: Date): Promise<boolean> {
+    return this.transactions.run(async (tx) => {
+      const held = await this.closeReservation(tx, requestId, ReservationStatus.Voided, now);
+      if (held === null) {
+        return false;
+      }
+      if (held > 0n) {
+        await tx.run(`update providers set credit_reserved = credit_reserved - cast(? as bigint) where id = ?`, [
+          held,
+          providerId,
+        ]);
+      }
+      return true;
+    });
+  }
+
+  /**
+   * Writes the request row, the client totals, the daily rollup and, for prepaid providers, the debit with its
+   * ledger entry, in one transaction. Returns `duplicate` without changing anything when the request id was
+   * already recorded.
+   */
+  async settle(record: RequestRecord): Promise<"recorded" | "duplicate"> {
+    try {
+      await this.transactions.run(async (tx) => {
+        const held = await this.closeReservation(tx, record.requestId, ReservationStatus.Posted, new Date());
+        const shortfall = record.prepaid ? await this.debitProvider(tx, record, held ?? 0n) : 0n;
+
+        await this.insertRequest(tx, record, shortfall);
+        await this.addToClientTotals(tx, record);
+        await this.addToDailyRollup(tx, record);
+      });
+      return "recorded";
+    } catch (error) {
+      if (error instanceof AlreadyRecorded) {
+        return "duplicate";
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Moves a pending reservation to its final state and returns the amount it held, or null when it was not
+   * pending. A reservation that was already posted means the request was already recorded.
+   */
+  private async closeReservation(
+    tx: SqlTransaction,
+    requestId: string,
+    status: ReservationStatus,
+    now: Date,
+  ): Promise<Nanos | null> {
+    const rows = await tx.all<{ amount: string | number }>(
+      `update credit_reservations set status = ?, settled_at = ?
+       where request_id = ? and status = ? returning cast(amount as text) as amount`,
+      [status, tx.time(now), requestId, ReservationStatus.Pending],
+    );
+    if (rows.length > 0) {
+      return BigInt(rows[0].amount);
+    }
+
+    if (status === ReservationStatus.Posted) {
+      const existing = await tx.all<{ status: string }>(`select status from credit_reservations where request_id = ?`, [
+        requestId,
+      ]);
+      if (existing[0]?.status === ReservationStatus.Posted) {
+        throw new AlreadyRecorded();
+      }
+    }
+
+    return null;
+  }
+
+  /**
+   * Debits the cost from the balance and releases the hold. The debit never exceeds what this request held plus
+   * the credit nobody holds, so the balance cannot go below zero; any remainder is returned as the shortfall.
+   */
+  private async debitProvider(tx: SqlTransaction, record: RequestRecord, held: Nanos): Promise<Nanos> {
+    const rows = await tx.all<{ balance: string | number; reserved: string | number }>(
+      `select cast(credit_balance as text) as balance, cast(credit_reserved as text) as reserved
+       from providers where id = ?${tx.forUpdate}`,
+      [record.providerId],
+    );
+    const balance = BigInt(rows[0].balance);
+    const reserved = BigInt(rows[0].reserved);
+    const releasable = held < reserved ? held : reserved;
+    const available = balance - reserved + releasable;
+    const debit = record.cost < available ? record.cost : available;
+    const balanceAfter = balance - debit;
+
+    await tx.run(
+      `update providers set credit_balance = cast(? as bigint), credit_reserved = credit_reserved - cast(? as bigint)
+       where id = ?`,
+      [balanceAfter, releasable, record.providerId],
+    );
+
+    if (debit > 0n) {
+      await tx.run(
+        `insert into balance_transactions (provider_id, kind, amount, balance_after, request_id, created_at)
+         values (?, ?, cast(? as bigint), cast(? as bigint), ?, ?)`,
+        [record.providerId, BalanceTransactionKind.Debit, -debit, balanceAfter, record.requestId, tx.time(new Date())],
+      );
+    }
+
+    return record.cost - debit;
+  }
+
+  private async insertRequest(tx: SqlTransaction, record: RequestRecord, shortfall: Nanos): Promise<void> {
+    const usage = record.usage;
+    const inserted = await tx.run(
+      `insert into llm_requests (request_id, client_id, token_id, provider_id, model_config_id, model, endpoint,
+         status, error_class, upstream_status, streamed, prompt_tokens, completion_tokens, cache_read_tokens,
+         cache_write_tokens, reasoning_tokens, usage_estimated, cost, credit_shortfall, latency_ms, ttft_ms, created_at)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, cast(? as bigint), cast(? as bigint), ?, ?, ?)
+       on conflict (request_id) do nothing`,
+      [
+        record.requestId,
+        record.clientId,
+        record.tokenId,
+        record.providerId,
+        record.modelConfigId,
+        record.model,
+        record.endpoint,
+        record.status,
+        record.errorClass,
+        record.upstreamStatus,
+        record.streamed,
+        usage.promptTokens,
+        usage.completionTokens,
+        usage.cacheReadTokens,
+        usage.cacheWriteTokens,
+        usage.reasoningTokens,
+        record.usageEstimated,
+        record.cost,
+        shortfall,
+        record.latencyMs,
+        record.ttftMs,
+        tx.time(record.createdAt),
+      ],
+    );
+    if (inserted === 0) {
+      throw new AlreadyRecorded();
+    }
+  }
+
+  private async addToClientTotals(tx: SqlTransaction, record: RequestRecord): Promise<void> {
+    const usage = record.usage;
+    await tx.run(
+      `update clients set total_requests = total_requests + 1, total_prompt_tokens = total_prompt_tokens + ?,
+         total_completion_tokens = total_completion_tokens + ?, total_cached_tokens = total_cached_tokens + ?,
+         total_reasoning_tokens = total_reasoning_tokens + ?, total_cost = total_cost + cast(? as bigint)
+       where id = ?`,
+      [
+        usage.promptTokens,
+        usage.completionTokens,
+        usage.cacheReadTokens,
+        usage.reasoningTokens,
+        record.cost,
+        record.clientId,
+      ],
+    );
+  }
+
+  private async addToDailyRollup(tx: SqlTransaction, record: RequestRecord): Promise<void> {
+    const usage = record.usage;
+    const failed = record.status === RequestStatus.Completed ? 0 : 1;
+    const estimated = record.usageEstimated ? 1 : 0;
+
+    await tx.run(
+      `insert into usage_daily (day, client_id, provider_id, model, requests, failed_requests, estimated_requests,
+         prompt_tokens, completion_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost)
+       values (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, cast(? as bigint))
+       on conflict (day, client_id, provider_id, model) do update set
+         requests = usage_daily.requests + 1,
+         failed_requests = usage_daily.failed_requests + excluded.failed_requests,
+         estimated_requests = usage_daily.estimated_requests + excluded.estimated_requests,
+         prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
+         completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
+         cache_read_tokens = usage_daily.cache_read_tokens + excluded.cache_read_tokens,
+         cache_write_tokens = usage_daily.cache_write_tokens + excluded.cache_write_tokens,
+         reasoning_tokens = usage_daily.reasoning_tokens + excluded.reasoning_tokens,
+         cost = usage_daily.cost + excluded.cost`,
+      [
+        utcDay(record.createdAt),
+        record.clientId,
+        record.providerId,
+        record.model,
+        failed,
+        estimated,
+        usage.promptTokens,
+        usage.completionTokens,
+        usage.cacheReadTokens,
+        usage.cacheWriteTokens,
+        usage.reasoningTokens,
+        record.cost,
+      ],
+    );
+  }
+}
+
+class DuplicateAdmission extends Error {}
+
+/** The UTC calendar day of a timestamp, as stored in `usage_daily.day`. */
+export function utcDay(value: Date): string {
+  return value.toISOString().slice(0, 10);
+}

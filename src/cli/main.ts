@@ -1,0 +1,302 @@
+import "reflect-metadata";
+
+import { userInfo } from "node:os";
+
+import { INestApplicationContext } from "@nestjs/common";
+import { NestFactory } from "@nestjs/core";
+import { Command, InvalidArgumentError, Option } from "commander";
+
+import { BalanceTransactionKind } from "../billing/entities/balance-transaction.entity";
+import { formatUsd, parseUsd } from "../billing/money";
+import { ClientStatus } from "../clients/entities/client.entity";
+import { ClientsService } from "../clients/clients.service";
+import { loadConfig } from "../config/load-config";
+import { BillingMode, ProviderKind } from "../providers/entities/provider.entity";
+import { ProvidersService } from "../providers/providers.service";
+import { CliModule } from "./cli.module";
+import { KeyRotationService } from "./key-rotation.service";
+import { readSecret } from "./read-secret";
+
+/** Runs one command inside an application context that has applied migrations, then closes it. */
+async function withApp<T>(work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const app = await NestFactory.createApplicationContext(CliModule.register(config), { logger: ["error", "warn"] });
+  try {
+    return await work(app);
+  } finally {
+    await app.close();
+  }
+}
+
+async function providerId(app: INestApplicationContext, name: string): Promise<number> {
+  const provider = await app.get(ProvidersService).findByName(name);
+  if (!provider) {
+    throw new Error(`No provider named '${name}'. List them with: npm run cli -- provider list`);
+  }
+  return provider.id;
+}
+
+async function clientId(app: INestApplicationContext, name: string): Promise<number> {
+  const client = await app.get(ClientsService).findByName(name);
+  if (!client) {
+    throw new Error(`No client named '${name}'. List them with: npm run cli -- client list`);
+  }
+  return client.id;
+}
+
+const usd = (value: string) => {
+  try {
+    return parseUsd(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+};
+
+const signedUsd = (value: string) => (value.startsWith("-") ? -usd(value.slice(1)) : usd(value));
+
+const positiveInt = (value: string) => {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed <= 0) {
+    throw new InvalidArgumentError(`'${value}' is not a positive whole number`);
+  }
+  return parsed;
+};
+
+const actor = () => `cli:${userInfo().username}`;
+
+const program = new Command("llm-proxy")
+  .description("Set up llm-proxy: clients, tokens, providers, models and prepaid credit. Amounts are USD.")
+  .showHelpAfterError();
+
+const client = program.command("client").description("Applications that call the proxy");
+
+client
+  .command("create <name>")
+  .description("Create a client")
+  .option("--models <names>", "comma-separated public model names it may call (default: all)")
+  .action(async (name: string, options: { models?: string }) => {
+    const models = options.models ? options.models.split(",").map((model) => model.trim()).filter(Boolean) : null;
+    const created = await withApp((app) => app.get(ClientsService).create(name, models));
+    console.log(`created client ${created.name} (id ${created.id})`);
+  });
+
+client
+  .command("list")
+  .description("List clients with their running totals")
+  .action(async () => {
+    const rows = await withApp((app) => app.get(ClientsService).list());
+    for (const row of rows) {
+      console.log(
+        `${row.id}\t${row.name}\t${row.status}\trequests=${row.totalRequests}\tprompt=${row.totalPromptTokens}\t` +
+          `completion=${row.totalCompletionTokens}\tcost=${formatUsd(row.totalCost)} USD`,
+      );
+    }
+  });
+
+for (const [command, status] of [
+  ["disable", ClientStatus.Disabled],
+  ["enable", ClientStatus.Active],
+] as const) {
+  client
+    .command(`${command} <name>`)
+    .description(`${command === "disable" ? "Refuse" : "Accept"} every token of a client`)
+    .action(async (name: string) => {
+      await withApp(async (app) => app.get(ClientsService).setStatus(await clientId(app, name), status));
+      console.log(`client ${name} is ${status}`);
+    });
+}
+
+const token = program.command("token").description("Client tokens; a new token is printed once and never stored");
+
+token
+  .command("create <client>")
+  .description("Issue a token for a client")
+  .option("--name <name>", "label for the token", "default")
+  .option("--expires-days <days>", "expire after this many days", positiveInt)
+  .action(async (clientName: string, options: { name: string; expiresDays?: number }) => {
+    const expiresAt = options.expiresDays ? new Date(Date.now() + options.expiresDays * 86_400_000) : null;
+    const issued = await withApp(async (app) =>
+      app.get(ClientsService).issueToken(await clientId(app, clientName), options.name, expiresAt),
+    );
+    console.error(`token ${issued.displayPrefix}... (id ${issued.id}) for ${clientName}; it is shown only now:`);
+    console.log(issued.token);
+  });
+
+token
+  .command("list <client>")
+  .description("List a client's tokens by display prefix")
+  .action(async (clientName: string) => {
+    const rows = await withApp(async (app) => app.get(ClientsService).listTokens(await clientId(app, clientName)));
+    for (const row of rows) {
+      const state = row.revokedAt ? "revoked" : row.expiresAt && row.expiresAt <= new Date() ? "expired" : "active";
+      console.log(`${row.id}\t${row.displayPrefix}...\t${row.name}\t${state}\texpires=${row.expiresAt?.toISOString() ?? "never"}`);
+    }
+  });
+
+token
+  .command("revoke <id>")
+  .description("Revoke a token by id; it is refused from the next request on")
+  .action(async (id: string) => {
+    const revoked = await withApp((app) => app.get(ClientsService).revokeToken(positiveInt(id)));
+    console.log(revoked ? `token ${id} revoked` : `token ${id} was already revoked`);
+  });
+
+const provider = program.command("provider").description("Upstream APIs and their prepaid credit");
+
+provider
+  .command("create <name>")
+  .description("Create a provider; its API key is read from standard input, or from --api-key-env")
+  .requiredOption("--base-url <url>", "base URL including the version path, e.g. https://api.openai.com/v1")
+  .addOption(new Option("--kind <kind>", "wire format").choices(Object.values(ProviderKind)).default(ProviderKind.OpenAi))
+  .addOption(new Option("--billing <mode>", "billing mode").choices(Object.values(BillingMode)).default(BillingMode.Postpaid))
+  .option("--api-key-env <variable>", "read the API key from this environment variable instead of standard input")
+  .option("--no-stream-options", "the provider rejects stream_options; stream usage is then estimated")
+  .action(
+    async (
+      name: string,
+      options: { baseUrl: string; kind: ProviderKind; billing: BillingMode; apiKeyEnv?: string; streamOptions: boolean },
+    ) => {
+      new URL(options.baseUrl);
+      const apiKey = await readSecret(`API key for ${name}: `, options.apiKeyEnv);
+      const created = await withApp((app) =>
+        app.get(ProvidersService).create({
+          name,
+          kind: options.kind,
+          baseUrl: options.baseUrl,
+          apiKey,
+          billingMode: options.billing,
+          supportsStreamOptions: options.streamOptions,
+        }),
+      );
+      console.log(`created provider ${created.name} (id ${created.id}, ${created.billingMode}, key ...${created.apiKeyLast4})`);
+    },
+  );
+
+provider
+  .command("set-key <name>")
+  .description("Replace a provider's API key, read from standard input or --api-key-env")
+  .option("--api-key-env <variable>", "read the API key from this environment variable")
+  .action(async (name: string, options: { apiKeyEnv?: string }) => {
+    const apiKey = await readSecret(`New API key for ${name}: `, options.apiKeyEnv);
+    await withApp(async (app) => app.get(ProvidersService).setApiKey(await providerId(app, name), apiKey));
+    console.log(`API key of ${name} replaced (...${apiKey.slice(-4)})`);
+  });
+
+provider
+  .command("list")
+  .description("List providers with their balances")
+  .action(async () => {
+    const rows = await withApp((app) => app.get(ProvidersService).list());
+    for (const row of rows) {
+      console.log(
+        `${row.id}\t${row.name}\t${row.kind}\t${row.billingMode}\t${row.baseUrl}\tkey=...${row.apiKeyLast4 ?? ""}\t` +
+          `balance=${formatUsd(row.creditBalance)} USD\treserved=${formatUsd(row.creditReserved)} USD`,
+      );
+    }
+  });
+
+provider
+  .command("topup <name> <amount>")
+  .description("Add prepaid credit (USD, e.g. 25.00); recorded in the ledger")
+  .option("--note <text>", "why, for the ledger")
+  .action(async (name: string, amount: string, options: { note?: string }) => {
+    const balance = await withApp(async (app) =>
+      app.get(ProvidersService).changeBalance({
+        providerId: await providerId(app, name),
+        amount: usd(amount),
+        kind: BalanceTransactionKind.TopUp,
+        actor: actor(),
+        note: options.note,
+      }),
+    );
+    console.log(`balance of ${name} is now ${formatUsd(balance)} USD`);
+  });
+
+provider
+  .command("adjust <name> <amount>")
+  .description("Correct prepaid credit by a signed amount (USD, e.g. -1.25); recorded in the ledger")
+  .requiredOption("--note <text>", "why, for the ledger")
+  .action(async (name: string, amount: string, options: { note: string }) => {
+    const balance = await withApp(async (app) =>
+      app.get(ProvidersService).changeBalance({
+        providerId: await providerId(app, name),
+        amount: signedUsd(amount),
+        kind: BalanceTransactionKind.Adjustment,
+        actor: actor(),
+        note: options.note,
+      }),
+    );
+    console.log(`balance of ${name} is now ${formatUsd(balance)} USD`);
+  });
+
+program
+  .command("model")
+  .description("Models and their prices")
+  .command("add <provider> <public-name>")
+  .description("Serve a model through a provider; prices are USD per million tokens")
+  .requiredOption("--input <usd>", "input price", usd)
+  .requiredOption("--output <usd>", "output price", usd)
+  .option("--cache-read <usd>", "cached input price", usd)
+  .option("--cache-write <usd>", "cache write price (default lifetime)", usd)
+  .option("--cache-write-1h <usd>", "cache write price (one hour lifetime)", usd)
+  .option("--reasoning <usd>", "reasoning price, when billed apart from output", usd)
+  .option("--upstream-name <name>", "model name sent to the provider (default: the public name)")
+  .option("--context-window <tokens>", "context window", positiveInt)
+  .option("--max-output <tokens>", "output limit, used to reserve prepaid credit", positiveInt)
+  .action(
+    async (
+      providerName: string,
+      publicName: string,
+      options: {
+        input: bigint;
+        output: bigint;
+        cacheRead?: bigint;
+        cacheWrite?: bigint;
+        cacheWrite1h?: bigint;
+        reasoning?: bigint;
+        upstreamName?: string;
+        contextWindow?: number;
+        maxOutput?: number;
+      },
+    ) => {
+      const model = await withApp(async (app) =>
+        app.get(ProvidersService).addModel({
+          providerId: await providerId(app, providerName),
+          publicName,
+          upstreamName: options.upstreamName,
+          inputPrice: options.input,
+          outputPrice: options.output,
+          cacheReadPrice: options.cacheRead,
+          cacheWritePrice: options.cacheWrite,
+          cacheWrite1hPrice: options.cacheWrite1h,
+          reasoningPrice: options.reasoning ?? null,
+          contextWindow: options.contextWindow ?? null,
+          maxOutputTokens: options.maxOutput ?? null,
+        }),
+      );
+      console.log(`model ${model.publicName} added to ${providerName} (id ${model.id})`);
+    },
+  );
+
+program
+  .command("migrate")
+  .description("Apply pending database migrations and exit")
+  .action(async () => {
+    await withApp(async () => undefined);
+    console.log("database is up to date");
+  });
+
+program
+  .command("keys")
+  .description("Master keys that seal provider API keys")
+  .command("rotate")
+  .description("Add a new master key to the secrets file and re-encrypt every provider key with it")
+  .action(async () => {
+    const result = await withApp((app) => app.get(KeyRotationService).rotate());
+    console.log(`re-encrypted ${result.providers} provider keys under master key ${result.keyId}`);
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,11 @@
+import { Module } from "@nestjs/common";
+
+import { ClientTokenGuard } from "./client-token.guard";
+import { ClientsService } from "./clients.service";
+import { TokenAuthenticator } from "./token-authenticator.service";
+
+@Module({
+  providers: [ClientsService, TokenAuthenticator, ClientTokenGuard],
+  exports: [ClientsService, TokenAuthenticator, ClientTokenGuard],
+})
+export class ClientsModule {}

@@ -1,0 +1,88 @@
+import { Inject, Injectable } from "@nestjs/common";
+
+import { unauthorized } from "../common/proxy-error";
+import { hashClientToken, hashesEqual, isWellFormedClientToken } from "../crypto/client-token";
+import { SECRET_MATERIAL } from "../crypto/crypto.module";
+import { SecretMaterial } from "../crypto/secrets-file";
+import { WriteTransactionRunner } from "../database/write-transaction";
+import { ClientPrincipal } from "./client-principal";
+import { ClientStatus } from "./entities/client.entity";
+
+interface TokenRow {
+  token_id: number;
+  token_hash: string;
+  client_id: number;
+  client_name: string;
+  client_status: string;
+  allowed_models: string | string[] | null;
+  expires_at: number | string | Date | null;
+  revoked_at: number | string | Date | null;
+}
+
+/**
+ * Authenticates a client token. Malformed tokens are rejected before any lookup; the HMAC of a well-formed one
+ * is looked up by its unique index. Each lookup reads the current row, so a revocation takes effect on the
+ * next request.
+ */
+@Injectable()
+export class TokenAuthenticator {
+  constructor(
+    private readonly db: WriteTransactionRunner,
+    @Inject(SECRET_MATERIAL) private readonly secrets: SecretMaterial,
+  ) {}
+
+  async authenticate(token: string | undefined, now = new Date()): Promise<ClientPrincipal> {
+    if (!token) {
+      throw unauthorized(
+        "Missing client token. Send it as 'Authorization: Bearer lpx_...'.",
+        "missing_api_key",
+      );
+    }
+    if (!isWellFormedClientToken(token)) {
+      throw unauthorized("Invalid client token: it is not an llm-proxy token (lpx_...) or its checksum is wrong.");
+    }
+
+    const digest = hashClientToken(token, this.secrets.tokenPepper);
+    const hash = digest.toString("hex");
+    const rows = await this.db.read<TokenRow>(
+      `select t.id as token_id, t.token_hash, c.id as client_id, c.name as client_name, c.status as client_status,
+         c.allowed_models, t.expires_at, t.revoked_at
+       from client_tokens t join clients c on c.id = t.client_id
+       where t.token_hash = ?`,
+      [hash],
+    );
+    const row = rows[0];
+
+    if (!row || !hashesEqual(Buffer.from(row.token_hash, "hex"), digest)) {
+      throw unauthorized("Invalid client token: no such token.");
+    }
+    if (row.revoked_at !== null) {
+      throw unauthorized("Client token has been revoked.", "token_revoked");
+    }
+    if (row.expires_at !== null && toDate(row.expires_at) <= now) {
+      throw unauthorized("Client token has expired.", "token_expired");
+    }
+    if (row.client_status !== ClientStatus.Active) {
+      throw unauthorized("Client is disabled.", "client_disabled");
+    }
+
+    return {
+      clientId: row.client_id,
+      clientName: row.client_name,
+      tokenId: row.token_id,
+      allowedModels: parseAllowedModels(row.allowed_models),
+    };
+  }
+}
+
+function toDate(value: number | string | Date): Date {
+  return value instanceof Date ? value : new Date(typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value);
+}
+
+/** SQLite returns the JSON column as text, PostgreSQL as a parsed value. */
+function parseAllowedModels(value: string | string[] | null): string[] | null {
+  if (value === null) {
+    return null;
+  }
+  return typeof value === "string" ? (JSON.parse(value) as string[] | null) : value;
+}

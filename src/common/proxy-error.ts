@@ -1,0 +1,58 @@
+import { HttpStatus } from "@nestjs/common";
+
+/** OpenAI's error `type` values used by the proxy. */
+export type OpenAiErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "permission_error"
+  | "not_found_error"
+  | "insufficient_quota"
+  | "rate_limit_error"
+  | "server_error"
+  | "service_unavailable_error"
+  | "upstream_error"
+  | "timeout_error";
+
+export interface ProxyErrorOptions {
+  status: number;
+  type: OpenAiErrorType;
+  /** Stable machine-readable code, e.g. `invalid_api_key`. */
+  code: string;
+  param?: string | null;
+  /** Log level the global filter uses for this error. */
+  logLevel?: "warn" | "log" | "error" | "debug";
+  headers?: Record<string, string>;
+}
+
+/**
+ * A failure of a `/v1` call, answered in OpenAI's error format by the global filter. The message is shown to the
+ * caller, so it never contains secrets or internals.
+ */
+export class ProxyError extends Error {
+  readonly status: number;
+  readonly type: OpenAiErrorType;
+  readonly code: string;
+  readonly param: string | null;
+  readonly logLevel: "warn" | "log" | "error" | "debug";
+  readonly headers: Record<string, string>;
+
+  constructor(message: string, options: ProxyErrorOptions) {
+    super(message);
+    this.status = options.status;
+    this.type = options.type;
+    this.code = options.code;
+    this.param = options.param ?? null;
+    this.logLevel = options.logLevel ?? "debug";
+    this.headers = options.headers ?? {};
+  }
+
+  toBody() {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+export const invalidRequest = (message: string, code: string, param: string | null = null) =>
+  new ProxyError(message, { status: HttpStatus.BAD_REQUEST, type: "invalid_request_error", code, param });
+
+export const unauthorized = (message: string, code = "invalid_api_key") =>
+  new ProxyError(message, { status: HttpStatus.UNAUTHORIZED, type: "authentication_error", code });

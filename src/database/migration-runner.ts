@@ -1,0 +1,181 @@
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync } from "node:fs";
+
+import { Logger } from "@nestjs/common";
+import { MigrationObject, MikroORM } from "@mikro-orm/core";
+import { Migration } from "@mikro-orm/migrations";
+import { EntityManager } from "@mikro-orm/knex";
+
+import { POSTGRESQL_MIGRATIONS, SQLITE_MIGRATIONS } from "../../migrations";
+
+const CHECKSUM_TABLE = "schema_migration_checksums";
+const logger = new Logger("Migrations");
+
+/** Raised when the database cannot be used by this build: newer schema, or an applied migration changed. */
+export class SchemaMismatchError extends Error {}
+
+/** Migrations for the dialect of the given ORM instance. */
+export function migrationsFor(orm: MikroORM): MigrationObject[] {
+  return isSqlite(orm) ? SQLITE_MIGRATIONS : POSTGRESQL_MIGRATIONS;
+}
+
+export function isSqlite(orm: MikroORM): boolean {
+  return orm.config.get("driver")?.name.includes("Sqlite") ?? false;
+}
+
+/**
+ * Brings the schema up to date at start-up. Refuses a database that has migrations this build does not know or
+ * whose applied SQL no longer matches the code; backs a SQLite file up before changing it; records a SHA-256 of
+ * every applied migration's SQL.
+ */
+export async function runMigrations(orm: MikroORM, options: { backup: boolean }): Promise<string[]> {
+  const em = orm.em.fork() as EntityManager;
+  const known = migrationsFor(orm);
+
+  await ensureChecksumTable(em);
+  await withMigrationLock(orm, async () => {
+    await verifyApplied(orm, em, known);
+  });
+
+  const migrator = orm.getMigrator();
+  const pending = await migrator.getPendingMigrations();
+  if (pending.length === 0) {
+    restrictSqliteFiles(orm);
+    return [];
+  }
+
+  const executed = await migrator.getExecutedMigrations();
+  if (options.backup && isSqlite(orm) && executed.length > 0) {
+    await backupSqlite(orm, em);
+  }
+
+  const applied = await withMigrationLock(orm, async () => {
+    const done = await migrator.up();
+    for (const migration of done) {
+      await recordChecksum(orm, em, known, migration.name);
+    }
+    return done.map((migration) => migration.name);
+  });
+
+  restrictSqliteFiles(orm);
+  logger.log({ msg: "applied migrations", migrations: applied });
+
+  return applied;
+}
+
+async function verifyApplied(orm: MikroORM, em: EntityManager, known: MigrationObject[]): Promise<void> {
+  const migrator = orm.getMigrator();
+  const executed = await migrator.getExecutedMigrations();
+  const knownNames = new Set(known.map((migration) => migration.name));
+
+  const unknown = executed.filter((row) => !knownNames.has(row.name));
+  if (unknown.length > 0) {
+    throw new SchemaMismatchError(
+      `The database has migrations this build does not know (${unknown.map((row) => row.name).join(", ")}); ` +
+        "it was written by a newer llm-proxy. Run that version or restore a backup.",
+    );
+  }
+
+  const stored = await em.getConnection().execute<{ name: string; checksum: string }[]>(
+    `select name, checksum from ${CHECKSUM_TABLE}`,
+  );
+  const storedByName = new Map(stored.map((row) => [row.name, row.checksum]));
+
+  for (const row of executed) {
+    const expected = await checksumOf(orm, known, row.name);
+    const actual = storedByName.get(row.name);
+    if (actual === undefined) {
+      await insertChecksum(em, row.name, expected);
+    } else if (actual !== expected) {
+      throw new SchemaMismatchError(
+        `Migration ${row.name} was changed after it was applied (checksum ${actual.slice(0, 12)} in the database, ` +
+          `${expected.slice(0, 12)} in the code). Restore the original migration file and add a new one instead.`,
+      );
+    }
+  }
+}
+
+async function recordChecksum(orm: MikroORM, em: EntityManager, known: MigrationObject[], name: string) {
+  await insertChecksum(em, name, await checksumOf(orm, known, name));
+}
+
+async function insertChecksum(em: EntityManager, name: string, checksum: string): Promise<void> {
+  await em
+    .getConnection()
+    .execute(`insert into ${CHECKSUM_TABLE} (name, checksum) values (?, ?) on conflict (name) do nothing`, [
+      name,
+      checksum,
+    ]);
+}
+
+/** SHA-256 of the SQL a migration's `up` produces, which is what the database actually ran. */
+export async function checksumOf(orm: MikroORM, known: MigrationObject[], name: string): Promise<string> {
+  const entry = known.find((migration) => migration.name === name);
+  if (!entry) {
+    throw new SchemaMismatchError(`Migration ${name} is not part of this build`);
+  }
+
+  const MigrationClass = entry.class as new (...args: unknown[]) => Migration;
+  const migration = new MigrationClass(orm.em.getDriver(), orm.config);
+  await migration.up();
+  const sql = migration
+    .getQueries()
+    .map((query) => String(query))
+    .join(";\n");
+  migration.reset();
+
+  return createHash("sha256").update(sql).digest("hex");
+}
+
+async function ensureChecksumTable(em: EntityManager): Promise<void> {
+  await em
+    .getConnection()
+    .execute(`create table if not exists ${CHECKSUM_TABLE} (name varchar(255) primary key, checksum char(64) not null)`);
+}
+
+/**
+ * Serialises migration work between processes starting at once: a PostgreSQL advisory lock, or on SQLite an
+ * immediate transaction that holds the write lock while the migrator reads what is applied.
+ */
+async function withMigrationLock<T>(orm: MikroORM, work: () => Promise<T>): Promise<T> {
+  const connection = (orm.em as EntityManager).getConnection();
+  if (isSqlite(orm)) {
+    // SQLite's migrator runs its own transaction, and a second process simply waits on the busy timeout and then
+    // finds nothing pending, so no separate lock is taken.
+    return work();
+  }
+
+  const lockKey = 0x6c6c6d70; // "llmp"
+  await connection.execute(`select pg_advisory_lock(${lockKey})`);
+  try {
+    return await work();
+  } finally {
+    await connection.execute(`select pg_advisory_unlock(${lockKey})`);
+  }
+}
+
+async function backupSqlite(orm: MikroORM, em: EntityManager): Promise<void> {
+  const path = orm.config.get("dbName");
+  if (!path || path === ":memory:" || !existsSync(path)) {
+    return;
+  }
+
+  const target = `${path}.backup-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  await em.getConnection().execute(`vacuum into '${target.replace(/'/g, "''")}'`);
+  chmodSync(target, 0o600);
+  logger.log({ msg: "backed up database before migrating", backup: target });
+}
+
+/** Keeps the SQLite file and its WAL readable by the service's user alone. */
+function restrictSqliteFiles(orm: MikroORM): void {
+  if (!isSqlite(orm)) {
+    return;
+  }
+
+  const path = orm.config.get("dbName");
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (file && existsSync(file)) {
+      chmodSync(file, 0o600);
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import { Options } from "@mikro-orm/core";
+import { Migrator } from "@mikro-orm/migrations";
+import { PostgreSqlDriver } from "@mikro-orm/postgresql";
+import { SqliteDriver } from "@mikro-orm/sqlite";
+
+import { POSTGRESQL_MIGRATIONS, SQLITE_MIGRATIONS } from "../../migrations";
+import { AppConfig } from "../config/config.schema";
+import { ENTITIES } from "./entities";
+
+/** Table where applied migrations are recorded with a checksum of their SQL. */
+export const MIGRATION_TABLE = "schema_migrations";
+
+/** Connection pragmas for every SQLite connection: enforced foreign keys, WAL, durable commits, a lock wait. */
+export function sqlitePragmas(config: AppConfig["database"]): string {
+  return [
+    "pragma foreign_keys = on",
+    "pragma journal_mode = wal",
+    `pragma synchronous = ${config.synchronous}`,
+    `pragma busy_timeout = ${config.busyTimeoutMs}`,
+  ].join("; ");
+}
+
+interface SqliteHandle {
+  exec(sql: string, callback: (error: Error | null) => void): void;
+}
+
+/** Builds the MikroORM options for the configured database. Schema changes come only from migrations. */
+export function buildOrmOptions(config: AppConfig): Options {
+  const common: Options = {
+    entities: ENTITIES,
+    extensions: [Migrator],
+    discovery: { warnWhenNoEntities: true },
+    allowGlobalContext: false,
+    forceUtcTimezone: true,
+    migrations: {
+      tableName: MIGRATION_TABLE,
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      silent: true,
+    },
+  };
+
+  if (config.database.url) {
+    return {
+      ...common,
+      driver: PostgreSqlDriver,
+      clientUrl: config.database.url,
+      migrations: { ...common.migrations, migrationsList: POSTGRESQL_MIGRATIONS },
+    };
+  }
+
+  const pragmas = sqlitePragmas(config.database);
+
+  return {
+    ...common,
+    driver: SqliteDriver,
+    dbName: config.database.sqlitePath,
+    migrations: { ...common.migrations, migrationsList: SQLITE_MIGRATIONS },
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate: (connection: SqliteHandle, done: (error: Error | null, connection: unknown) => void) =>
+        connection.exec(pragmas, (error) => done(error, connection)),
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { hostname } from "node:os";
+
+import { Injectable } from "@nestjs/common";
+import { MikroORM } from "@mikro-orm/core";
+
+import { KeyRing } from "../crypto/key-ring";
+import { WriteTransactionRunner } from "../database/write-transaction";
+
+export interface ReadinessReport {
+  ready: boolean;
+  checks: { name: string; ok: boolean; detail?: string }[];
+}
+
+/** Readiness: the database takes a write, no migration is pending, and every stored key id is in the key ring. */
+@Injectable()
+export class HealthService {
+  private readonly replica = `${hostname()}:${process.pid}`;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly db: WriteTransactionRunner,
+    private readonly keyRing: KeyRing,
+  ) {}
+
+  async readiness(): Promise<ReadinessReport> {
+    const checks = await Promise.all([
+      this.check("database", () => this.writeAndReadBack()),
+      this.check("migrations", () => this.migrationsCurrent()),
+      this.check("key_ring", () => this.keysAvailable()),
+    ]);
+
+    return { ready: checks.every((check) => check.ok), checks };
+  }
+
+  private async check(name: string, probe: () => Promise<string | null>) {
+    try {
+      const problem = await probe();
+      return problem === null ? { name, ok: true } : { name, ok: false, detail: problem };
+    } catch (error) {
+      return { name, ok: false, detail: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  private async writeAndReadBack(): Promise<string | null> {
+    const now = new Date();
+    await this.db.run(async (tx) => {
+      await tx.run(
+        `insert into health_probes (replica, checked_at) values (?, ?)
+         on conflict (replica) do update set checked_at = excluded.checked_at`,
+        [this.replica, tx.time(now)],
+      );
+    });
+
+    const rows = await this.db.read<{ checked_at: number | string | Date }>(
+      `select checked_at from health_probes where replica = ?`,
+      [this.replica],
+    );
+    const stored = rows[0] ? new Date(typeof rows[0].checked_at === "string" ? Number(rows[0].checked_at) : rows[0].checked_at) : null;
+
+    return stored?.getTime() === now.getTime() ? null : "the probe row read back differs from what was written";
+  }
+
+  private async migrationsCurrent(): Promise<string | null> {
+    const pending = await this.orm.getMigrator().getPendingMigrations();
+    return pending.length === 0 ? null : `${pending.length} migrations pending`;
+  }
+
+  private async keysAvailable(): Promise<string | null> {
+    const rows = await this.db.read<{ key_id: string }>(
+      `select distinct api_key_key_id as key_id from providers where api_key_key_id is not null`,
+    );
+    const missing = rows.map((row) => row.key_id).filter((id) => !this.keyRing.has(id));
+
+    return missing.length === 0 ? null : `provider keys sealed with key ids missing from the key ring: ${missing.join(", ")}`;
+  }
+}

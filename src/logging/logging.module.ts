@@ -1,0 +1,48 @@
+import { IncomingMessage, ServerResponse } from "node:http";
+
+import { Module } from "@nestjs/common";
+import { LoggerModule } from "nestjs-pino";
+
+import { APP_CONFIG } from "../config/config.module";
+import { AppConfig } from "../config/config.schema";
+
+/** Log keys whose values are replaced before a line is written, wherever they appear one level down. */
+const REDACTED_PATHS = [
+  "req.headers.authorization",
+  'req.headers["x-api-key"]',
+  "req.headers.cookie",
+  "*.authorization",
+  "*.apiKey",
+  "*.api_key",
+  "*.token",
+  "*.password",
+  "*.secret",
+];
+
+/**
+ * Structured JSON logs through pino. Each request line and every line logged while serving it carries the
+ * request id; headers are never logged, and secret-looking keys are redacted.
+ */
+@Module({
+  imports: [
+    LoggerModule.forRootAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => ({
+        pinoHttp: {
+          level: config.logging.level,
+          redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+          customAttributeKeys: { reqId: "requestId" },
+          quietReqLogger: true,
+          autoLogging: { ignore: (request: IncomingMessage) => request.url?.startsWith("/health/") ?? false },
+          customLogLevel: (_request: IncomingMessage, response: ServerResponse, error?: Error) =>
+            error || response.statusCode >= 500 ? "error" : response.statusCode >= 400 ? "warn" : "info",
+          serializers: {
+            req: (request: { method?: string; url?: string }) => ({ method: request.method, url: request.url }),
+            res: (response: { statusCode?: number }) => ({ statusCode: response.statusCode }),
+          },
+        },
+      }),
+    }),
+  ],
+})
+export class LoggingModule {}

@@ -1,0 +1,127 @@
+import { Injectable } from "@nestjs/common";
+
+import { ModelPrices } from "../billing/usage";
+import { WriteTransactionRunner } from "../database/write-transaction";
+import { BillingMode, ProviderKind } from "./entities/provider.entity";
+import { ProvidersService } from "./providers.service";
+
+/** A configured model together with what the proxy needs to call its provider. */
+export interface ResolvedModel {
+  modelConfigId: number;
+  publicName: string;
+  upstreamName: string;
+  prices: ModelPrices;
+  contextWindow: number | null;
+  maxOutputTokens: number | null;
+  provider: {
+    id: number;
+    name: string;
+    kind: ProviderKind;
+    baseUrl: string;
+    prepaid: boolean;
+    supportsStreamOptions: boolean;
+    apiKey: string;
+  };
+}
+
+interface ModelRow {
+  model_id: number;
+  public_name: string;
+  upstream_name: string;
+  input_price: string;
+  output_price: string;
+  cache_read_price: string;
+  cache_write_price: string;
+  cache_write_1h_price: string;
+  reasoning_price: string | null;
+  context_window: number | null;
+  max_output_tokens: number | null;
+  provider_id: number;
+  provider_name: string;
+  kind: ProviderKind;
+  base_url: string;
+  billing_mode: BillingMode;
+  supports_stream_options: number | boolean;
+  api_key_ciphertext: Buffer | null;
+  api_key_nonce: Buffer | null;
+  api_key_key_id: string | null;
+}
+
+const SELECT_MODELS = `
+  select m.id as model_id, m.public_name, m.upstream_name,
+    cast(m.input_price as text) as input_price, cast(m.output_price as text) as output_price,
+    cast(m.cache_read_price as text) as cache_read_price, cast(m.cache_write_price as text) as cache_write_price,
+    cast(m.cache_write_1h_price as text) as cache_write_1h_price, cast(m.reasoning_price as text) as reasoning_price,
+    m.context_window, m.max_output_tokens,
+    p.id as provider_id, p.name as provider_name, p.kind, p.base_url, p.billing_mode, p.supports_stream_options,
+    p.api_key_ciphertext, p.api_key_nonce, p.api_key_key_id
+  from model_configs m join providers p on p.id = m.provider_id
+  where m.enabled = ? and p.enabled = ?`;
+
+/** Looks up which provider serves a public model name, with its prices and opened API key. */
+@Injectable()
+export class ModelResolver {
+  constructor(
+    private readonly db: WriteTransactionRunner,
+    private readonly providers: ProvidersService,
+  ) {}
+
+  /** Returns the enabled model of this name, or null. When several providers serve it, the oldest wins. */
+  async resolve(publicName: string): Promise<ResolvedModel | null> {
+    const rows = await this.db.read<ModelRow>(`${SELECT_MODELS} and m.public_name = ? order by m.id limit 1`, [
+      true,
+      true,
+      publicName,
+    ]);
+
+    return rows.length === 0 ? null : this.toResolved(rows[0]);
+  }
+
+  /** Public names of every enabled model, each once. */
+  async publicNames(): Promise<{ name: string; providerName: string; createdAt: number }[]> {
+    const rows = await this.db.read<{ public_name: string; provider_name: string; created_at: number | Date }>(
+      `select m.public_name, min(p.name) as provider_name, min(m.created_at) as created_at
+       from model_configs m join providers p on p.id = m.provider_id
+       where m.enabled = ? and p.enabled = ? group by m.public_name order by m.public_name`,
+      [true, true],
+    );
+
+    return rows.map((row) => ({
+      name: row.public_name,
+      providerName: row.provider_name,
+      createdAt: Math.floor(new Date(row.created_at).getTime() / 1000),
+    }));
+  }
+
+  private toResolved(row: ModelRow): ResolvedModel {
+    return {
+      modelConfigId: row.model_id,
+      publicName: row.public_name,
+      upstreamName: row.upstream_name,
+      contextWindow: row.context_window,
+      maxOutputTokens: row.max_output_tokens,
+      prices: {
+        inputPrice: BigInt(row.input_price),
+        outputPrice: BigInt(row.output_price),
+        cacheReadPrice: BigInt(row.cache_read_price),
+        cacheWritePrice: BigInt(row.cache_write_price),
+        cacheWrite1hPrice: BigInt(row.cache_write_1h_price),
+        reasoningPrice: row.reasoning_price === null ? null : BigInt(row.reasoning_price),
+      },
+      provider: {
+        id: row.provider_id,
+        name: row.provider_name,
+        kind: row.kind,
+        baseUrl: row.base_url,
+        prepaid: row.billing_mode === BillingMode.Prepaid,
+        supportsStreamOptions: Boolean(row.supports_stream_options),
+        apiKey: this.providers.openApiKey({
+          id: row.provider_id,
+          apiKeyCiphertext: row.api_key_ciphertext,
+          apiKeyNonce: row.api_key_nonce,
+          apiKeyKeyId: row.api_key_key_id,
+        }),
+      },
+    };
+  }
+}

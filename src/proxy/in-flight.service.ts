@@ -1,0 +1,58 @@
+import { Inject, Injectable, Logger } from "@nestjs/common";
+
+import { APP_CONFIG } from "../config/config.module";
+import { AppConfig } from "../config/config.schema";
+
+interface InFlight {
+  controller: AbortController;
+  done: Promise<unknown>;
+}
+
+/**
+ * Tracks proxied requests from admission until their record is written, so shutdown can wait for them, and
+ * abort the ones still running after the grace period; an aborted request is still recorded.
+ */
+@Injectable()
+export class InFlightRequests {
+  private readonly logger = new Logger(InFlightRequests.name);
+  private readonly requests = new Map<string, InFlight>();
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  get size(): number {
+    return this.requests.size;
+  }
+
+  /** Runs `work` as a tracked request; its controller is aborted if shutdown runs out of patience. */
+  track<T>(requestId: string, controller: AbortController, work: () => Promise<T>): Promise<T> {
+    const done = work().finally(() => this.requests.delete(requestId));
+    this.requests.set(requestId, { controller, done });
+    return done;
+  }
+
+  /** Waits for every tracked request, aborting those still running after the grace period. */
+  async drain(): Promise<void> {
+    if (this.requests.size === 0) {
+      return;
+    }
+
+    this.logger.log({ msg: "waiting for in-flight requests", count: this.requests.size });
+    const all = () => Promise.allSettled([...this.requests.values()].map((request) => request.done));
+    const timedOut = await Promise.race([
+      all().then(() => false),
+      delay(this.config.server.shutdownGraceMs).then(() => true),
+    ]);
+
+    if (timedOut) {
+      this.logger.warn({ msg: "aborting in-flight requests after the grace period", count: this.requests.size });
+      for (const request of this.requests.values()) {
+        request.controller.abort(new Error("server shutting down"));
+      }
+      await all();
+    }
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

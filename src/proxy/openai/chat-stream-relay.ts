@@ -1,0 +1,211 @@
+import { ServerResponse } from "node:http";
+
+import { TokenUsage } from "../../billing/usage";
+import { SseEvent, SseParser } from "../sse/sse-parser";
+import { parseOpenAiUsage } from "./openai-usage";
+
+/** How a relayed stream ended, from the proxy's point of view. */
+export interface RelayOutcome {
+  /** The provider sent `[DONE]` with no error before it. */
+  finished: boolean;
+  /** The last usage snapshot the provider sent; usage values are cumulative, so later ones replace earlier. */
+  usage: TokenUsage | null;
+  /** Text of every delta (content, reasoning, refusals, tool arguments), for estimating unreported output. */
+  outputText: string;
+  sawOutput: boolean;
+  /** `performance.now()` when the first output delta arrived. */
+  firstOutputAt: number | null;
+  /** Why the stream did not finish: `upstream_error_event`, `upstream_stream_broken`, `client_closed`, ... */
+  errorClass: string | null;
+}
+
+interface ChunkChoice {
+  delta?: {
+    content?: unknown;
+    reasoning_content?: unknown;
+    reasoning?: unknown;
+    refusal?: unknown;
+    tool_calls?: { function?: { name?: unknown; arguments?: unknown } }[];
+    function_call?: { name?: unknown; arguments?: unknown };
+  };
+}
+
+interface Chunk {
+  choices?: ChunkChoice[];
+  usage?: unknown;
+  error?: unknown;
+}
+
+/**
+ * Relays an OpenAI-format SSE stream from a provider to a client, event by event. It re-frames each event, so
+ * split reads, comments, keep-alives and line-ending styles upstream never reach the client; records usage and
+ * output as they pass; and drops the usage the proxy asked for on the client's behalf when the client did not.
+ */
+export class ChatStreamRelay {
+  private readonly parser = new SseParser();
+  private readonly output: string[] = [];
+  private readonly outcome: RelayOutcome = {
+    finished: false,
+    usage: null,
+    outputText: "",
+    sawOutput: false,
+    firstOutputAt: null,
+    errorClass: null,
+  };
+
+  constructor(
+    private readonly client: ServerResponse,
+    private readonly clientWantsUsage: boolean,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** Reads the provider's body to its end, or until the client leaves or the body fails. */
+  async run(body: AsyncIterable<Buffer>): Promise<RelayOutcome> {
+    try {
+      for await (const chunk of body) {
+        // Reading on after [DONE] lets the connection return to the pool instead of being torn down.
+        for (const event of this.parser.push(chunk)) {
+          await this.handle(event);
+        }
+      }
+      for (const event of this.parser.end()) {
+        await this.handle(event);
+      }
+      if (!this.outcome.finished && this.outcome.errorClass === null) {
+        this.outcome.errorClass = "upstream_stream_broken";
+      }
+    } catch (error) {
+      this.outcome.errorClass ??= this.signal.aborted ? abortClass(this.signal) : classifyBodyError(error);
+    }
+
+    this.outcome.outputText = this.output.join("");
+    return this.outcome;
+  }
+
+  private async handle(event: SseEvent): Promise<void> {
+    if (this.outcome.finished) {
+      return;
+    }
+    if (event.data === "[DONE]") {
+      this.outcome.finished = this.outcome.errorClass === null;
+      await this.write("data: [DONE]\n\n");
+      return;
+    }
+
+    const chunk = parseChunk(event.data);
+    if (chunk === null) {
+      return;
+    }
+
+    if (chunk.error !== undefined || event.event === "error") {
+      this.outcome.errorClass ??= "upstream_error_event";
+      await this.write(frame(event.event, event.data));
+      return;
+    }
+
+    this.collectOutput(chunk);
+    await this.write(frame(event.event, this.clientView(chunk, event.data)));
+  }
+
+  /** Returns the data to send the client, or null to send nothing. */
+  private clientView(chunk: Chunk, data: string): string | null {
+    if (chunk.usage === undefined || chunk.usage === null) {
+      return data;
+    }
+
+    this.outcome.usage = parseOpenAiUsage(chunk.usage) ?? this.outcome.usage;
+    if (this.clientWantsUsage) {
+      return data;
+    }
+    if (!Array.isArray(chunk.choices) || chunk.choices.length === 0) {
+      return null;
+    }
+
+    const withoutUsage: Chunk = { ...chunk };
+    delete withoutUsage.usage;
+    return JSON.stringify(withoutUsage);
+  }
+
+  private collectOutput(chunk: Chunk): void {
+    if (!Array.isArray(chunk.choices)) {
+      return;
+    }
+
+    for (const choice of chunk.choices) {
+      const delta = choice?.delta;
+      if (!delta) {
+        continue;
+      }
+      const before = this.output.length;
+      pushText(this.output, delta.content, delta.reasoning_content, delta.reasoning, delta.refusal);
+      for (const call of delta.tool_calls ?? []) {
+        pushText(this.output, call.function?.name, call.function?.arguments);
+      }
+      pushText(this.output, delta.function_call?.name, delta.function_call?.arguments);
+
+      if (this.output.length > before && !this.outcome.sawOutput) {
+        this.outcome.sawOutput = true;
+        this.outcome.firstOutputAt = performance.now();
+      }
+    }
+  }
+
+  /** Writes to the client, waiting while its socket buffer is full; gives up once the client is gone. */
+  private async write(text: string | null): Promise<void> {
+    if (text === null || this.client.destroyed || this.signal.aborted) {
+      return;
+    }
+    if (this.client.write(text)) {
+      return;
+    }
+
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.client.off("drain", done);
+        this.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      this.client.once("drain", done);
+      this.signal.addEventListener("abort", done, { once: true });
+    });
+  }
+}
+
+function frame(eventName: string | undefined, data: string | null): string | null {
+  if (data === null) {
+    return null;
+  }
+  const prefix = eventName ? `event: ${eventName}\n` : "";
+  return `${prefix}data: ${data}\n\n`;
+}
+
+/** Parses an event's JSON; empty or non-JSON payloads (keep-alives from some gateways) yield null. */
+function parseChunk(data: string): Chunk | null {
+  if (data.trim() === "") {
+    return null;
+  }
+  try {
+    const value: unknown = JSON.parse(data);
+    return typeof value === "object" && value !== null ? (value as Chunk) : null;
+  } catch {
+    return null;
+  }
+}
+
+function pushText(output: string[], ...values: unknown[]): void {
+  for (const value of values) {
+    if (typeof value === "string" && value.length > 0) {
+      output.push(value);
+    }
+  }
+}
+
+function abortClass(signal: AbortSignal): string {
+  const reason = signal.reason as { message?: unknown } | undefined;
+  return reason?.message === "server shutting down" ? "shutdown" : "client_closed";
+}
+
+function classifyBodyError(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  return code === "UND_ERR_BODY_TIMEOUT" ? "upstream_timeout" : "upstream_stream_broken";
+}

@@ -1,0 +1,71 @@
+import { Injectable } from "@nestjs/common";
+import { countTokens } from "gpt-tokenizer";
+
+/** Tokens OpenAI adds around each chat message and to prime the reply, per its published counting recipe. */
+const TOKENS_PER_MESSAGE = 3;
+const TOKENS_PER_REPLY = 3;
+
+/** Text treated as plain text: special-token markers in user content are counted, not rejected. */
+const PLAIN_TEXT = { allowedSpecial: new Set<string>(), disallowedSpecial: new Set<string>() };
+
+/**
+ * Counts tokens with the o200k_base tokenizer (the GPT-4o family's) when a provider reports no usage. Other
+ * model families tokenize differently, so every count from here is recorded as an estimate.
+ */
+@Injectable()
+export class TokenEstimator {
+  countText(text: string): number {
+    if (text.length === 0) {
+      return 0;
+    }
+    return countTokens(text, PLAIN_TEXT as never);
+  }
+
+  /** Estimates the prompt tokens of chat messages: their text parts plus the per-message framing. */
+  countChatPrompt(messages: unknown[]): number {
+    let total = TOKENS_PER_REPLY;
+    for (const message of messages) {
+      total += TOKENS_PER_MESSAGE + this.countText(textOfMessage(message));
+    }
+    return total;
+  }
+}
+
+/** Collects the text of one chat message: role, name, content strings and text parts, tool call arguments. */
+export function textOfMessage(message: unknown): string {
+  if (typeof message !== "object" || message === null) {
+    return "";
+  }
+
+  const record = message as Record<string, unknown>;
+  const pieces: string[] = [];
+  for (const key of ["role", "name"]) {
+    if (typeof record[key] === "string") {
+      pieces.push(record[key]);
+    }
+  }
+  pieces.push(textOfContent(record.content));
+
+  if (Array.isArray(record.tool_calls)) {
+    for (const call of record.tool_calls as { function?: { name?: unknown; arguments?: unknown } }[]) {
+      pieces.push(String(call.function?.name ?? ""), String(call.function?.arguments ?? ""));
+    }
+  }
+
+  return pieces.join("\n");
+}
+
+function textOfContent(content: unknown): string {
+  if (typeof content === "string") {
+    return content;
+  }
+  if (!Array.isArray(content)) {
+    return "";
+  }
+
+  return content
+    .map((part: { type?: unknown; text?: unknown; refusal?: unknown }) =>
+      typeof part?.text === "string" ? part.text : typeof part?.refusal === "string" ? part.refusal : "",
+    )
+    .join("\n");
+}
