@@ -37,8 +37,12 @@ function postChat(body: unknown, signal?: AbortSignal): Promise<Response> {
   });
 }
 
-/** Parses a JSON response body; tests read its fields by key. */
-async function readJson(response: Response): Promise<any> {
+type Chunk = OpenAI.ChatCompletionChunk;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- raw JSON bodies are checked key by key
+type JsonBody = any;
+
+async function readJson(response: Response): Promise<JsonBody> {
   return JSON.parse(await response.text());
 }
 
@@ -47,34 +51,43 @@ function parseSse(body: string): SseEvent[] {
   return [...parser.push(new TextEncoder().encode(body)), ...parser.end()];
 }
 
-function dataObjects(events: SseEvent[]): any[] {
+/**
+ * Parses the JSON events of a chat stream, skipping empty keep-alives and
+ * `[DONE]`.
+ */
+function dataObjects(events: SseEvent[]): Chunk[] {
   return events
     .filter((event) => event.data !== "" && event.data !== "[DONE]")
-    .map((event) => JSON.parse(event.data));
+    .map((event) => JSON.parse(event.data) as Chunk);
 }
 
-/** Streams a chat completion through the SDK and returns every chunk it yields. */
+/**
+ * Streams a chat completion through the SDK and returns every chunk it yields.
+ */
 async function streamChunks(
   params: Partial<OpenAI.ChatCompletionCreateParamsStreaming> = {},
-): Promise<any[]> {
+): Promise<Chunk[]> {
   const stream = await client.chat.completions.create({
     model: MODEL,
     messages: MESSAGES,
     stream: true,
     ...params,
   });
-  const chunks: any[] = [];
+  const chunks: Chunk[] = [];
   for await (const chunk of stream) {
     chunks.push(chunk);
   }
   return chunks;
 }
 
-function textOf(chunks: any[]): string {
+function textOf(chunks: Chunk[]): string {
   return chunks.map((chunk) => chunk.choices[0]?.delta?.content ?? "").join("");
 }
 
-/** Sends a raw streaming request and returns each body piece as the HTTP client received it. */
+/**
+ * Sends a raw streaming request and returns each body piece as the HTTP client
+ * received it.
+ */
 function readPieces(body: unknown): Promise<Buffer[]> {
   const url = new URL(`${upstream.baseUrl}/chat/completions`);
   return new Promise((resolve, reject) => {
@@ -404,9 +417,9 @@ describe("OpenAiUpstream streaming", () => {
       true,
     );
     expect(last.choices).toEqual([]);
-    expect(last.usage.prompt_tokens).toBe(12);
-    expect(last.usage.completion_tokens).toBe(3);
-    expect(last.usage.total_tokens).toBe(15);
+    expect(last.usage?.prompt_tokens).toBe(12);
+    expect(last.usage?.completion_tokens).toBe(3);
+    expect(last.usage?.total_tokens).toBe(15);
   });
 
   it("sends no usage when script usage is null", async () => {
@@ -472,7 +485,7 @@ describe("OpenAiUpstream streaming", () => {
 
     expect(textOf(chunks)).toBe(content.join(""));
     expect(chunks).toHaveLength(content.length + 3);
-    expect(chunks[chunks.length - 1].usage.total_tokens).toBe(15);
+    expect(chunks[chunks.length - 1].usage?.total_tokens).toBe(15);
   });
 
   it("writes CRLF line endings", async () => {
@@ -540,7 +553,7 @@ describe("OpenAiUpstream stream faults", () => {
       messages: MESSAGES,
       stream: true,
     });
-    const received: any[] = [];
+    const received: Chunk[] = [];
 
     const consume = async () => {
       for await (const chunk of stream) {
@@ -584,7 +597,7 @@ describe("OpenAiUpstream stream faults", () => {
       stream: true,
       stream_options: { include_usage: true },
     });
-    const received: any[] = [];
+    const received: Chunk[] = [];
 
     const consume = async () => {
       for await (const chunk of stream) {
@@ -710,7 +723,9 @@ describe("OpenAiUpstream models", () => {
     const body = await readJson(response);
 
     expect(body.object).toBe("list");
-    expect(body.data.map((model: any) => model.id)).toEqual(upstream.models);
+    expect(body.data.map((model: { id: string }) => model.id)).toEqual(
+      upstream.models,
+    );
   });
 });
 

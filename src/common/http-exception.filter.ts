@@ -53,12 +53,7 @@ export function toProxyError(exception: unknown, requestId: string): ProxyError 
   }
 
   if (exception instanceof HttpException) {
-    const status = exception.getStatus();
-    return new ProxyError(messageOf(exception), {
-      status,
-      type: status === 401 ? "authentication_error" : status === 404 ? "not_found_error" : "invalid_request_error",
-      code: status === 404 ? "not_found" : "invalid_request",
-    });
+    return fromHttpException(exception);
   }
 
   const fastifyError = exception as FastifyLikeError;
@@ -74,11 +69,36 @@ export function toProxyError(exception: unknown, requestId: string): ProxyError 
   });
 }
 
+/**
+ * Nest turns Fastify's body-parsing errors into plain HttpExceptions that keep only the status and message, so
+ * those are recognised by status and by the JSON parser's message.
+ */
+function fromHttpException(exception: HttpException): ProxyError {
+  const status = exception.getStatus();
+  const message = messageOf(exception);
+
+  if (status === 413) {
+    return fromFastifyError({ code: "FST_ERR_CTP_BODY_TOO_LARGE" });
+  }
+  if (status === 415) {
+    return fromFastifyError({ code: "FST_ERR_CTP_INVALID_MEDIA_TYPE" });
+  }
+  if (status === 400 && /JSON/.test(message)) {
+    return fromFastifyError({ code: "FST_ERR_CTP_INVALID_JSON_BODY", message });
+  }
+
+  return new ProxyError(message, {
+    status,
+    type: status === 401 ? "authentication_error" : status === 404 ? "not_found_error" : "invalid_request_error",
+    code: status === 404 ? "not_found" : "invalid_request",
+  });
+}
+
 function fromFastifyError(error: FastifyLikeError): ProxyError {
   switch (error.code) {
     case "FST_ERR_CTP_INVALID_JSON_BODY":
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return new ProxyError(`The request body is not valid JSON: ${error.message ?? "parse error"}.`, {
+      return new ProxyError(`The request body is not valid JSON (${error.message ?? "parse error"}).`, {
         status: 400,
         type: "invalid_request_error",
         code: "invalid_json",

@@ -10,7 +10,10 @@ function masterKey(id: string): MasterKey {
   return { id, key: randomBytes(32) };
 }
 
-/** Returns the message of the error that `action` throws, failing the test if it does not throw. */
+/**
+ * Returns the message of the error that `action` throws, failing the test if it
+ * does not throw.
+ */
 function errorMessageOf(action: () => unknown): string {
   try {
     action();
@@ -201,8 +204,12 @@ describe("KeyRing", () => {
     const ring = await KeyRing.create([oldKey]);
     const sealed = ring.seal(PLAINTEXT, CONTEXT);
 
-    expect(() => ring.seal(PLAINTEXT, "")).toThrow(/must not be empty/);
-    expect(() => ring.open(sealed, "")).toThrow(/must not be empty/);
+    expect(() => ring.seal(PLAINTEXT, "")).toThrow(
+      /Invalid AEAD context: it must not be empty/,
+    );
+    expect(() => ring.open(sealed, "")).toThrow(
+      /Invalid AEAD context: it must not be empty/,
+    );
   });
 
   it("rejects invalid master keys", async () => {

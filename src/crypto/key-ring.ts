@@ -1,10 +1,14 @@
-// The default import matters: libsodium-wrappers fills in its functions only after `ready` resolves,
-// and a namespace import would copy the export list before that.
+// The default import matters: libsodium-wrappers fills in its functions only
+// after `ready` resolves, and a namespace import would copy the export list
+// before that.
 import sodium from "libsodium-wrappers";
 
 import { MasterKey } from "./secrets-file";
 
-/** A secret encrypted with XChaCha20-Poly1305, with the id of the master key that encrypted it. */
+/**
+ * A secret encrypted with XChaCha20-Poly1305, with the id of the master key
+ * that encrypted it.
+ */
 export interface SealedSecret {
   /** Encrypted bytes followed by the 16-byte Poly1305 tag. */
   ciphertext: Buffer;
@@ -14,11 +18,13 @@ export interface SealedSecret {
 }
 
 /**
- * Master keys that encrypt secrets at rest with libsodium's XChaCha20-Poly1305 IETF AEAD.
+ * Master keys that encrypt secrets at rest with libsodium's XChaCha20-Poly1305
+ * IETF AEAD.
  *
- * The first key seals new secrets, and every key in the ring can open what it sealed. The additional data
- * is `context + "\0" + keyId`, so a ciphertext fails to open when it is copied to another context (such as
- * another database row) or relabelled with another key id.
+ * The first key seals new secrets, and every key in the ring can open what it
+ * sealed. The additional data is `context + "\0" + keyId`, so a ciphertext
+ * fails to open when it is copied to another context (such as another database
+ * row) or relabelled with another key id.
  */
 export class KeyRing {
   private constructor(
@@ -28,11 +34,13 @@ export class KeyRing {
   ) {}
 
   /**
-   * Waits for libsodium to initialize and builds a ring from `keys`, newest first. The ring keeps copies,
-   * so later changes to the callers' buffers do not affect it.
+   * Waits for libsodium to initialize and builds a ring from `keys`, newest
+   * first. The ring keeps copies, so later changes to the callers' buffers do
+   * not affect it.
    *
-   * @throws Error when `keys` is empty, an id is empty, contains "\0" or repeats, or a key is not 32 bytes.
-   *   Messages name the key id or position, never key bytes.
+   * @throws Error when `keys` is empty, an id is empty, contains "\0" or
+   *   repeats, or a key is not 32 bytes. Messages name the key id or position,
+   *   never key bytes.
    */
   static async create(keys: MasterKey[]): Promise<KeyRing> {
     await sodium.ready;
@@ -78,8 +86,9 @@ export class KeyRing {
   }
 
   /**
-   * Encrypts the UTF-8 bytes of `plaintext` with the newest key and a random 24-byte nonce, bound to `context`.
-   * The same `context` must be passed to {@link open}.
+   * Encrypts the UTF-8 bytes of `plaintext` with the newest key and a random
+   * 24-byte nonce, bound to `context`. The same `context` must be passed to
+   * {@link open}.
    *
    * @throws Error when `context` is empty.
    */
@@ -105,10 +114,12 @@ export class KeyRing {
   }
 
   /**
-   * Decrypts a secret sealed under `context` with the key named by `sealed.keyId`.
+   * Decrypts a secret sealed under `context` with the key named by
+   * `sealed.keyId`.
    *
-   * @throws Error when `context` is empty, the key id is not in the ring, the nonce or ciphertext has the
-   *   wrong size, or authentication fails. Messages name the context and key id, never the plaintext.
+   * @throws Error when `context` is empty, the key id is not in the ring, the
+   *   nonce or ciphertext has the wrong size, or authentication fails. Messages
+   *   name the context and key id, never the plaintext.
    */
   open(sealed: SealedSecret, context: string): string {
     assertContext(context);
@@ -146,7 +157,10 @@ export class KeyRing {
   }
 }
 
-/** Builds the AEAD additional data. Key ids never contain "\0", so the last "\0" separates the two parts. */
+/**
+ * Builds the AEAD additional data. Key ids never contain "\0", so the last "\0"
+ * separates the two parts.
+ */
 function additionalData(context: string, keyId: string): Uint8Array {
   return sodium.from_string(`${context}\0${keyId}`);
 }
@@ -171,7 +185,7 @@ function assertSealedSizes(sealed: SealedSecret, failure: string): void {
 function assertContext(context: string): void {
   if (context === "") {
     throw new Error(
-      'The AEAD context must not be empty; pass a value that names the owner, such as "provider:42".',
+      'Invalid AEAD context: it must not be empty. Pass a value that names the owner, such as "provider:42".',
     );
   }
 }

@@ -6,12 +6,14 @@ import * as path from "node:path";
 export type PrivateWriteMode = "create" | "replace";
 
 /**
- * Reads a UTF-8 file that only its owner may access, or returns undefined when it does not exist.
- * The mode check uses the open descriptor, so the file that was checked is the file that is read.
+ * Reads a UTF-8 file that only its owner may access, or returns undefined when
+ * it does not exist. The mode check uses the open descriptor, so the file that
+ * was checked is the file that is read.
  *
- * @throws Error when the path is not a regular file, when group or others have any permission bit
- *   (the message tells the operator to run `chmod 600`), or when the file cannot be opened or read.
- *   Windows has no such permission bits, so the mode check is skipped there.
+ * @throws Error when the path is not a regular file, when group or others have
+ *   any permission bit, or when the file cannot be opened or read. The mode
+ *   error suggests `chmod 600`. Windows has no such permission bits, so the
+ *   mode check is skipped there.
  */
 export function readPrivateFile(file: string): string | undefined {
   let descriptor: number;
@@ -35,13 +37,15 @@ export function readPrivateFile(file: string): string | undefined {
 }
 
 /**
- * Writes `contents` to a temporary file with mode 0600 in the target folder, flushes it and then moves it
- * into place, so readers see either no file, the old file or the whole new one. The folder is created with
- * mode 0700 if missing, and an existing folder keeps its mode.
+ * Writes `contents` to a temporary file with mode 0600 in the target folder,
+ * flushes it and then moves it into place, so readers see either no file, the
+ * old file or the whole new one. The folder is created with mode 0700 if
+ * missing, and an existing folder keeps its mode.
  *
- * In "create" mode the move is a hard link, which fails instead of replacing a file that another process
- * created meanwhile. The function then returns false and leaves that file alone. Filesystems without hard
- * links fall back to a rename, which does replace it. In "replace" mode the move is a rename and the
+ * In "create" mode the move is a hard link, which fails instead of replacing a
+ * file that another process created meanwhile. The function then returns false
+ * and leaves that file alone. Filesystems without hard links fall back to a
+ * rename, which does replace it. In "replace" mode the move is a rename and the
  * function always returns true.
  */
 export function writePrivateFileAtomically(
@@ -86,7 +90,10 @@ function assertPrivateRegularFile(file: string, stats: fs.Stats): void {
   }
 }
 
-/** Creates `file` with mode 0600, writes `contents` and flushes it to disk. Fails if `file` exists. */
+/**
+ * Creates `file` with mode 0600, writes `contents` and flushes it to disk.
+ * Fails if `file` exists.
+ */
 function writeNewPrivateFile(file: string, contents: string): void {
   const descriptor = fs.openSync(file, "wx", 0o600);
 
@@ -104,7 +111,10 @@ function writeNewPrivateFile(file: string, contents: string): void {
   fs.closeSync(descriptor);
 }
 
-/** Links `source` to `target` and returns true, or returns false when `target` already exists. */
+/**
+ * Links `source` to `target` and returns true, or returns false when `target`
+ * already exists.
+ */
 function linkUnlessExists(source: string, target: string): boolean {
   try {
     fs.linkSync(source, target);
@@ -124,7 +134,7 @@ function linkUnlessExists(source: string, target: string): boolean {
   }
 }
 
-/** Flushes the folder entry so that a renamed or linked file survives a power loss. */
+/** Flushes the folder so that a renamed or linked file survives power loss. */
 function fsyncFolder(folder: string): void {
   // Windows cannot open a folder as a file.
   if (process.platform === "win32") {
@@ -139,8 +149,8 @@ function fsyncFolder(folder: string): void {
   }
 }
 
-// Structural checks, because errors from Node's own modules fail `instanceof Error` when the caller runs in
-// another realm, as Jest test files do.
+// These checks test the shape, not `instanceof Error`, because errors from
+// Node's own modules come from another realm when the caller runs under Jest.
 function isErrnoException(error: unknown): error is NodeJS.ErrnoException {
   return typeof error === "object" && error !== null && "code" in error;
 }

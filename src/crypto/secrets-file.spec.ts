@@ -36,7 +36,10 @@ function permissionBits(file: string): number {
   return fs.statSync(file).mode & 0o777;
 }
 
-/** Returns the message of the error that `action` throws, failing the test if it does not throw. */
+/**
+ * Returns the message of the error that `action` throws, failing the test if it
+ * does not throw.
+ */
 function errorMessageOf(action: () => unknown): string {
   try {
     action();
@@ -170,7 +173,7 @@ describe("loadSecretMaterial from file", () => {
     expect(loadSecretMaterial({ file }).tokenPepper).toHaveLength(64);
   });
 
-  (isWindows ? it.skip : it)("rejects group- or world-readable files", () => {
+  (isWindows ? it.skip : it)("rejects group or other access", () => {
     for (const mode of [0o640, 0o644, 0o604, 0o660, 0o620, 0o601]) {
       const file = writeSecrets(
         `secrets-${mode.toString(8)}.json`,

@@ -10,19 +10,25 @@ export interface MasterKey {
   key: Buffer;
 }
 
-/** The server's secret material. `masterKeys[0]` is the newest key and the only one used to encrypt. */
+/**
+ * The server's secret material. `masterKeys[0]` is the newest key and the only
+ * one used to encrypt.
+ */
 export interface SecretMaterial {
   masterKeys: MasterKey[];
   tokenPepper: Buffer;
 }
 
-/** Sources of secret material. Empty or blank environment values count as not given. */
+/** Sources of secret material. Blank environment values count as not given. */
 export interface SecretMaterialOptions {
   /** Path of the JSON secrets file. */
   file: string;
-  /** Master keys as `id:base64key,id:base64key`, newest first. Replaces the file's keys when given. */
+  /**
+   * Master keys as `id:base64key,id:base64key`, newest first, which replace the
+   * file's keys.
+   */
   masterKeysEnv?: string;
-  /** Base64 token pepper of at least 32 bytes. Replaces the file's pepper when given. */
+  /** Base64 token pepper of 32 bytes or more, which replaces the file's. */
   tokenPepperEnv?: string;
 }
 
@@ -32,7 +38,10 @@ export const MASTER_KEY_BYTES = 32;
 /** Size in bytes of the token pepper that a new secrets file gets. */
 const NEW_TOKEN_PEPPER_BYTES = 32;
 
-/** Key ids become part of the AEAD additional data and a database column, so they are short and plain ASCII. */
+/**
+ * Key ids become part of the AEAD additional data and a database column, so
+ * they are short and plain ASCII.
+ */
 const KEY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const KEY_ID_RULE =
   'expected 1 to 64 characters from A-Z, a-z, 0-9, ".", "_" and "-", starting with a letter or digit';
@@ -43,14 +52,20 @@ const BASE64_HINT =
 const MASTER_KEYS_ENV_SOURCE = "master keys environment variable";
 const TOKEN_PEPPER_ENV_SOURCE = "token pepper environment variable";
 
-/** The JSON layout of the secrets file. Other top-level fields are kept unchanged when a key is added. */
+/**
+ * The JSON layout of the secrets file. Other top-level fields are kept
+ * unchanged when a key is added.
+ */
 interface SecretsDocument {
   masterKeys: { id: string; key: string }[];
   tokenPepper: string;
   [field: string]: unknown;
 }
 
-/** A master key entry before decoding, with its position for error messages, e.g. `masterKeys[2]`. */
+/**
+ * A master key entry before decoding, with its position for error messages,
+ * e.g. `masterKeys[2]`.
+ */
 interface EncodedMasterKey {
   id: string;
   key: string;
@@ -60,12 +75,15 @@ interface EncodedMasterKey {
 /**
  * Loads the master keys and the token pepper.
  *
- * `masterKeysEnv` and `tokenPepperEnv` take precedence over the file, each for its own part. The file is read
- * only when one of them is missing, and then it is created on first run with a new key and pepper.
- * The file must not be accessible by group or others.
+ * `masterKeysEnv` and `tokenPepperEnv` take precedence over the file, each for
+ * its own part. The file is read only when one of them is missing. If it does
+ * not exist, it is created with a new key and pepper, with mode 0600 and, if
+ * the folder is missing, folder mode 0700. An existing file must not be
+ * accessible by group or others.
  *
- * @throws Error on malformed input or a file that is accessible by group or others. The message names the source and
- *   the position or id of the bad value, and never contains key material.
+ * @throws Error on malformed input or a file that is accessible by group or
+ *   others. The message names the source and the position or id of the bad
+ *   value, and never contains key material.
  */
 export function loadSecretMaterial(
   options: SecretMaterialOptions,
@@ -93,14 +111,16 @@ export function loadSecretMaterial(
 }
 
 /**
- * Prepends a newly generated master key to an existing secrets file and returns its id.
- * New secrets are sealed with this key once the server reloads the file. Older keys stay in the file so that
- * existing ciphertexts still open. The file is validated first and replaced atomically with mode 0600.
+ * Prepends a newly generated master key to an existing secrets file and returns
+ * its id. New secrets are sealed with this key once the server reloads the
+ * file. Older keys stay in the file so that existing ciphertexts still open.
+ * The file is validated first and replaced atomically with mode 0600.
  *
- * NOTE: two concurrent calls on the same file can lose one of the new keys, because nothing locks the file
- * between the read and the rename.
+ * NOTE: two concurrent calls on the same file can lose one of the new keys,
+ * because nothing locks the file between the read and the rename.
  *
- * @throws Error when the file does not exist, is accessible by group or others, or is malformed.
+ * @throws Error when the file does not exist, is accessible by group or others,
+ *   or is malformed.
  */
 export function addMasterKey(file: string): string {
   const resolved = path.resolve(file);
@@ -162,7 +182,10 @@ function parseMasterKeysEnv(value: string): MasterKey[] {
   return decodeMasterKeys(entries, MASTER_KEYS_ENV_SOURCE);
 }
 
-/** Decodes and validates a list of master keys: at least one, valid unique ids, 32-byte keys. */
+/**
+ * Decodes and validates a list of master keys: at least one, valid unique ids,
+ * 32-byte keys.
+ */
 function decodeMasterKeys(
   entries: EncodedMasterKey[],
   source: string,
@@ -178,7 +201,8 @@ function decodeMasterKeys(
 
   return entries.map((entry) => {
     if (!KEY_ID_PATTERN.test(entry.id)) {
-      // The id is not printed: a malformed entry may have key material where the id belongs.
+      // The id is not printed: a malformed entry may have key material where
+      // the id belongs.
       throw invalid(
         source,
         `${entry.position} has an invalid key id; ${KEY_ID_RULE}`,
@@ -229,8 +253,9 @@ function decodeTokenPepper(value: string, source: string): Buffer {
 }
 
 /**
- * Decodes standard padded base64, or returns undefined for anything else. `Buffer.from` alone skips invalid
- * characters, so the result must encode back to the same text.
+ * Decodes standard padded base64, or returns undefined for anything else.
+ * `Buffer.from` alone skips invalid characters, so the result must encode back
+ * to the same text.
  */
 function decodeBase64(text: string): Buffer | undefined {
   const bytes = Buffer.from(text, "base64");
@@ -261,7 +286,8 @@ function readOrCreateSecretsFile(file: string): SecretMaterial {
     return parseSecretsDocument(created, file);
   }
 
-  // Another process created the file between the read and the write, so its keys are the ones in use.
+  // Another process created the file between the read and the write, so its
+  // keys are the ones in use.
   const concurrent = readSecretsDocument(file);
   if (!concurrent) {
     throw new Error(
@@ -280,7 +306,10 @@ function newSecretsDocument(): SecretsDocument {
   };
 }
 
-/** Generates a random master key with an id like `k20250114a3f9`: "k", the UTC date and 4 random hex digits. */
+/**
+ * Generates a random master key with an id like `k20250114a3f9`: "k", the UTC
+ * date and 4 random hex digits.
+ */
 function generateMasterKey(takenIds: ReadonlySet<string>): MasterKey {
   const date = new Date().toISOString().slice(0, 10).replaceAll("-", "");
   let id: string;
@@ -296,7 +325,7 @@ function serializeSecretsDocument(document: SecretsDocument): string {
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
-/** Reads and checks the secrets file, or returns undefined when it does not exist. */
+/** Reads and checks the secrets file, or returns undefined if it is missing. */
 function readSecretsDocument(file: string): SecretsDocument | undefined {
   const text = readPrivateFile(file);
   if (text === undefined) {
@@ -310,7 +339,8 @@ function parseJson(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    // The parser's message quotes the surrounding text, which may be key material, so it is dropped.
+    // The parser's message quotes the surrounding text, which may be key
+    // material, so it is dropped.
     throw new Error(`Invalid secrets file ${file}: it is not valid JSON.`);
   }
 }

@@ -84,21 +84,20 @@ export class ChatCompletionsService {
   }
 
   private async resolveModel(principal: ClientPrincipal, name: string): Promise<ResolvedModel> {
-    if (principal.allowedModels !== null && !principal.allowedModels.includes(name)) {
-      throw new ProxyError(`This client may not use the model '${name}'.`, {
-        status: 403,
-        type: "permission_error",
-        code: "model_not_allowed",
-        param: "model",
-      });
-    }
-
     const model = await this.models.resolve(name);
     if (!model) {
       throw new ProxyError(`The model '${name}' does not exist or no provider serves it.`, {
         status: 404,
         type: "invalid_request_error",
         code: "model_not_found",
+        param: "model",
+      });
+    }
+    if (principal.allowedModels !== null && !principal.allowedModels.includes(name)) {
+      throw new ProxyError(`This client may not use the model '${name}'.`, {
+        status: 403,
+        type: "permission_error",
+        code: "model_not_allowed",
         param: "model",
       });
     }

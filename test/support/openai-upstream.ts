@@ -3,13 +3,9 @@ import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
 /**
- * Stand-in for the OpenAI Chat Completions API on 127.0.0.1, for end-to-end tests. It writes the wire format of
- * api.openai.com as documented in the openai-openapi specification: chunk objects, `"usage": null` on every chunk
- * when `stream_options.include_usage` is true, the trailing `choices: []` usage chunk, `data: [DONE]`, and
- * `{"error": {message, type, param, code}}` error bodies. Scripts make it misbehave in the ways real upstreams do.
+ * Token counts as OpenAI reports them in `usage`. Missing details are sent as
+ * zero counts.
  */
-
-/** Token counts as OpenAI reports them in `usage`; missing details default to zero counts. */
 export interface UpstreamUsage {
   prompt_tokens: number;
   completion_tokens: number;
@@ -22,7 +18,7 @@ export interface UpstreamUsage {
   completion_tokens_details?: { reasoning_tokens?: number } | null;
 }
 
-/** Content of an OpenAI error object; `code` and `param` are sent as null when absent. */
+/** Content of an OpenAI error object. Absent `code` and `param` become null. */
 export interface UpstreamError {
   message: string;
   type: string;
@@ -31,47 +27,65 @@ export interface UpstreamError {
 }
 
 /**
- * Behaviour of the stand-in for one chat completion request. Every field is optional, and the defaults give a
- * normal three-delta answer with usage.
+ * Behaviour of the stand-in for one chat completion request. Every field is
+ * optional, and the defaults give a normal three-delta reply with usage.
  *
- * The fault fields (`dieAfterEvents`, `errorEventAfter`, `hangAfterEvents`) count content chunks, the chunks that
- * carry `delta.content`. The first content chunk is preceded by the `role: "assistant"` chunk, so 0 means that
- * only the response headers were sent. A count above the number of content elements acts after the last one,
- * before the `finish_reason` chunk.
+ * The fault fields (`dieAfterEvents`, `errorEventAfter`, `hangAfterEvents`)
+ * count content chunks, the chunks that carry `delta.content`. The first
+ * content chunk is preceded by the `role: "assistant"` chunk, so 0 means that
+ * only the response headers were sent. A count above the number of content
+ * elements acts after the last one, before the `finish_reason` chunk.
  */
 export interface ChatScript {
-  /** HTTP status; any status other than 200 returns an OpenAI error body. */
+  /** HTTP status. Any status other than 200 returns an OpenAI error body. */
   status?: number;
-  /** Error body for a non-200 status, and the error object of the `errorEventAfter` event. */
+  /**
+   * Error body for a non-200 status, and the error object of the
+   * `errorEventAfter` event.
+   */
   error?: UpstreamError;
   /** Extra response headers, such as `retry-after`. */
   headers?: Record<string, string>;
   /** Reply text, one delta per element. Default ["Hello", " world", "!"]. */
   content?: string[];
-  /** Usage to report. null makes the upstream report no usage at all, neither in JSON nor in the stream. */
+  /**
+   * Usage to report. null makes the upstream report no usage at all, neither in
+   * JSON nor in the stream.
+   */
   usage?: UpstreamUsage | null;
   /** Wait in milliseconds before the response headers. */
   delayMs?: number;
   /** Wait in milliseconds between stream events, keep-alives included. */
   chunkGapMs?: number;
   /**
-   * Writes the stream body in pieces of this many bytes, splitting lines, events and UTF-8 characters. The stand-in
-   * yields to the event loop between pieces, but TCP may still merge pieces before the reader sees them.
+   * Writes the stream body in pieces of this many bytes, splitting lines,
+   * events and UTF-8 characters. The stand-in yields to the event loop between
+   * pieces, but TCP may still merge pieces before the reader sees them.
    */
   splitBytes?: number;
   /** Ends stream lines with `\r\n` in place of `\n`. */
   crlf?: boolean;
   /**
-   * Adds `: ping` comment lines, a comment line inside the finish event, and one data-only keep-alive (`data: `
-   * with an empty payload) after the first content chunk. openai-node 6.49 fails to parse that empty payload as
-   * JSON, so only a client that skips empty data can read such a stream.
+   * Adds `: ping` comment lines, a comment line inside the finish event, and
+   * one data-only keep-alive (`data: ` with an empty payload) after the first
+   * content chunk. openai-node 6.49 fails to parse that empty payload as JSON,
+   * so only a client that skips empty data can read such a stream.
    */
   keepAliveComments?: boolean;
-  /** Destroys the socket after this many content chunks, with no usage chunk and no `[DONE]`. */
+  /**
+   * Destroys the socket after this many content chunks, with no usage chunk and
+   * no `[DONE]`.
+   */
   dieAfterEvents?: number;
-  /** After this many content chunks, sends an event with a top-level `error` object, then `data: [DONE]`. */
+  /**
+   * After this many content chunks, sends an event with a top-level `error`
+   * object, then `data: [DONE]`.
+   */
   errorEventAfter?: number;
-  /** After this many content chunks, stops writing but keeps the socket open until the client or `stop()` closes. */
+  /**
+   * After this many content chunks, stops writing but keeps the socket open
+   * until the client or `stop()` closes.
+   */
   hangAfterEvents?: number;
 }
 
@@ -80,7 +94,10 @@ export interface RecordedRequest {
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
-  /** Parsed JSON, the raw text when it is not JSON, or undefined when the body was empty. */
+  /**
+   * Parsed JSON, the raw text when it is not JSON, or undefined when the body
+   * was empty.
+   */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON bodies by key
   body: any;
 }
@@ -94,7 +111,7 @@ const DEFAULT_MODELS = ["gpt-4o-mini", "gpt-4o"];
 const MODEL_CREATED = 1715367049;
 const DEFAULT_ABORT_WAIT_MS = 5000;
 
-/** The request fields the stand-in reads; validateChatRequest checks them. */
+/** Request fields the stand-in reads, as checked by validateChatRequest. */
 interface ChatRequestBody {
   model: string;
   messages: unknown[];
@@ -102,17 +119,32 @@ interface ChatRequestBody {
   stream_options?: { include_usage?: unknown } | null;
 }
 
-/** Raised inside a response handler when its connection closed, to stop writing. */
+/**
+ * Raised inside a response handler when its connection closed, to stop writing.
+ */
 class ConnectionClosedError extends Error {}
 
-/** Lifetime of one response: whether its connection closed and who closed it. */
+/**
+ * Lifetime of one response: whether its connection closed and who closed it.
+ */
 interface ResponseState {
   closed: Promise<void>;
   isClosed: boolean;
-  /** True when the stand-in destroyed the socket itself (`dieAfterEvents`), so it is no client abort. */
+  /**
+   * True when the stand-in destroyed the socket itself (`dieAfterEvents`), so
+   * it is no client abort.
+   */
   destroyedByUpstream: boolean;
 }
 
+/**
+ * Stand-in for the OpenAI Chat Completions API on 127.0.0.1, for end-to-end
+ * tests. It writes OpenAI's wire format: `chat.completion.chunk` objects,
+ * `"usage": null` on every chunk when `stream_options.include_usage` is true,
+ * the trailing `choices: []` usage chunk, `data: [DONE]`, and
+ * `{"error": {message, type, param, code}}` error bodies. Scripts make it
+ * misbehave in the ways real upstreams do.
+ */
 export class OpenAiUpstream {
   /** Model ids served by `GET /v1/models`. */
   models: string[] = [...DEFAULT_MODELS];
@@ -166,7 +198,10 @@ export class OpenAiUpstream {
     return `http://127.0.0.1:${this.port}/v1`;
   }
 
-  /** Queues a script for the next chat request; queued scripts are used in FIFO order before the default. */
+  /**
+   * Queues a script for the next chat request. Queued scripts run in FIFO
+   * order, and the default script runs when the queue is empty.
+   */
   script(next: ChatScript): void {
     this.scriptQueue.push(next);
   }
@@ -177,27 +212,36 @@ export class OpenAiUpstream {
   }
 
   /**
-   * Returns the number of open client connections, hung and idle keep-alive ones included. Clients may keep idle
-   * connections or open new ones at will (undici's fetch in Node 20 opened a fresh idle connection right after an
-   * aborted request), so hang-up checks should prefer {@link openResponses} or {@link waitForClientAbort}.
+   * Returns the number of open client connections, hung and idle keep-alive
+   * ones included. Clients may keep idle connections or open new ones at will
+   * (undici's fetch in Node 20 opened a fresh idle connection right after an
+   * aborted request), so hang-up checks should prefer {@link openResponses} or
+   * {@link waitForClientAbort}.
    */
   activeSockets(): number {
     return this.sockets.size;
   }
 
-  /** Returns the number of chat responses still being written or held open, hung streams included. */
+  /**
+   * Returns the number of chat responses still being written or held open, hung
+   * streams included.
+   */
   openResponses(): number {
     return this.openResponseCount;
   }
 
-  /** Number of responses whose client closed the connection before the response was complete. */
+  /**
+   * Number of responses whose client closed the connection before the response
+   * was complete.
+   */
   get clientAborts(): number {
     return this.clientAbortCount;
   }
 
   /**
-   * Resolves once `count` responses in total have been closed early by their client, counting since start, so a
-   * close that happened before the call also counts. Rejects after `timeoutMs` milliseconds.
+   * Resolves once `count` responses in total have been closed early by their
+   * client, counting since start, so a close that happened before the call also
+   * counts. Rejects after `timeoutMs` milliseconds.
    */
   waitForClientAbort(
     count = 1,
@@ -370,7 +414,10 @@ export class OpenAiUpstream {
     res.end();
   }
 
-  /** Acts on the script's fault once `sent` content chunks are out; returns true when the response is over. */
+  /**
+   * Acts on the script's fault once `sent` content chunks are out. Returns true
+   * when the response is over.
+   */
   private async applyFault(
     writer: FrameWriter,
     chunks: ChunkBuilder,
@@ -438,6 +485,7 @@ export class OpenAiUpstream {
   }
 
   private failResponse(res: http.ServerResponse, error: unknown): void {
+    console.error("OpenAiUpstream: request handler failed", error);
     if (res.headersSent) {
       res.destroy();
       return;
@@ -451,7 +499,10 @@ export class OpenAiUpstream {
   }
 }
 
-/** Builds the JSON objects of one streamed completion; they share id, created and model as OpenAI's do. */
+/**
+ * Builds the chunk objects of one streamed completion, which share id, created
+ * and model as OpenAI's chunks do.
+ */
 class ChunkBuilder {
   private readonly id = completionId();
   private readonly created = Math.floor(Date.now() / 1000);
@@ -477,7 +528,10 @@ class ChunkBuilder {
     );
   }
 
-  /** Returns the trailing `choices: []` chunk, or null when the request or the script wants no usage. */
+  /**
+   * Returns the trailing `choices: []` chunk, or null when the request did not
+   * set include_usage or the script's usage is null.
+   */
   usageChunk(): Record<string, unknown> | null {
     if (!this.includeUsage || this.usage === null) {
       return null;
@@ -503,8 +557,9 @@ class ChunkBuilder {
       choices,
     };
 
-    // With include_usage every chunk carries the key, null except on the usage chunk. A script with usage null
-    // imitates a server that ignores include_usage, so its chunks have no usage key at all.
+    // With include_usage every chunk carries the key, null except on the usage
+    // chunk. A script with usage null imitates a server that ignores
+    // include_usage, so its chunks have no usage key at all.
     if (this.includeUsage && this.usage !== null) {
       chunk.usage = usage;
     }
@@ -513,7 +568,10 @@ class ChunkBuilder {
   }
 }
 
-/** Writes SSE frames with the script's line endings, gaps and byte splits; throws once the connection closed. */
+/**
+ * Writes SSE frames with the script's line endings, gaps and byte splits.
+ * Throws ConnectionClosedError once the connection has closed.
+ */
 class FrameWriter {
   private readonly eol: string;
   private framesWritten = 0;
@@ -559,7 +617,10 @@ class FrameWriter {
     this.res.socket?.destroy();
   }
 
-  /** Waits the script's gap before any frame but the first; faults call it too, as they take a frame's place. */
+  /**
+   * Waits the script's gap before every frame but the first. Faults call it
+   * too, because they take the place of a frame.
+   */
   async pauseBeforeFrame(): Promise<void> {
     if (this.framesWritten > 0) {
       await sleepUnlessClosed(this.script.chunkGapMs ?? 0, this.state);
@@ -586,7 +647,10 @@ class FrameWriter {
     }
   }
 
-  /** Writes and waits until the bytes reached the socket, so a later destroy cannot discard them. */
+  /**
+   * Writes and waits until the bytes reached the socket, so a later destroy
+   * cannot discard them.
+   */
   private async write(bytes: Buffer): Promise<void> {
     if (this.state.isClosed) {
       throw new ConnectionClosedError();
@@ -609,7 +673,8 @@ async function replyNonStreamed(
   script: ChatScript,
   state: ResponseState,
 ): Promise<void> {
-  // A non-streamed reply has no events, so the fault fields act before the response headers.
+  // A non-streamed reply has no events, so the fault fields act before the
+  // response headers.
   if (script.dieAfterEvents !== undefined) {
     state.destroyedByUpstream = true;
     res.socket?.destroy();
@@ -648,7 +713,10 @@ async function replyNonStreamed(
   sendJson(res, 200, completion, script.headers);
 }
 
-/** Returns the error OpenAI sends for an invalid request body, or null when the body is acceptable. */
+/**
+ * Returns the error OpenAI sends for an invalid request body, or null when the
+ * body is acceptable.
+ */
 function validateChatRequest(parsed: unknown): UpstreamError | null {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     return {
@@ -700,7 +768,11 @@ function validateChatRequest(parsed: unknown): UpstreamError | null {
   return null;
 }
 
-/** Returns an error object shaped like OpenAI's reply for `status`, following OpenAI's published error-code table. */
+/**
+ * Returns an OpenAI-style error for `status`. Types and codes follow OpenAI's
+ * error codes for these statuses, and the messages only approximate its
+ * wording.
+ */
 function defaultError(status: number, model: string): UpstreamError {
   switch (status) {
     case 401:
@@ -759,7 +831,10 @@ function toWireError(error: UpstreamError): { error: Record<string, unknown> } {
   };
 }
 
-/** Converts script usage to OpenAI's `CompletionUsage`, filling the zero counters OpenAI always sends. */
+/**
+ * Converts script usage to OpenAI's `CompletionUsage`, filling unset
+ * detail counters with 0 as OpenAI's replies do.
+ */
 function toWireUsage(usage: UpstreamUsage): Record<string, unknown> {
   const wire: Record<string, unknown> = {
     prompt_tokens: usage.prompt_tokens,
@@ -843,7 +918,10 @@ function parseBody(text: string): unknown {
   }
 }
 
-/** Waits `ms` milliseconds, or less when the connection closes first, so no timer outlives the response. */
+/**
+ * Waits `ms` milliseconds, or less when the connection closes first, so no
+ * timer outlives the response.
+ */
 async function sleepUnlessClosed(
   ms: number,
   state: ResponseState,

@@ -3,7 +3,10 @@ import { SseEvent, SseParser } from "./sse-parser";
 const encoder = new TextEncoder();
 const LF_BYTE = 0x0a;
 
-/** Parses `bytes` delivered in pieces that end at the given offsets, then ends the stream. */
+/**
+ * Parses `bytes` delivered in pieces that end at the given offsets, then ends
+ * the stream.
+ */
 function parseSplit(bytes: Uint8Array, splitOffsets: number[]): SseEvent[] {
   const sut = new SseParser();
   const events: SseEvent[] = [];
@@ -20,7 +23,10 @@ function parseWhole(text: string): SseEvent[] {
   return parseSplit(encoder.encode(text), []);
 }
 
-/** Deterministic pseudo-random numbers in [0, 1), so a failing split can be reproduced. */
+/**
+ * Deterministic pseudo-random numbers in [0, 1), so a failing split can be
+ * reproduced.
+ */
 function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
@@ -381,8 +387,10 @@ describe("SseParser", () => {
   });
 
   describe("large input", () => {
-    // 512 KiB in 64-byte pushes took about 20 ms on a 2-core AMD EPYC VM, and a variant that rescans its buffered
-    // line on every push took about 9 s there. A synchronous loop cannot hit the Jest timeout, so time it instead.
+    // 512 KiB in 64-byte pushes took about 20 ms on a 2-core AMD EPYC VM, and a
+    // variant that rescans its buffered line on every push took about 9 s
+    // there. A synchronous loop cannot hit the Jest timeout, so time it
+    // instead.
     it("reads long line in linear time", () => {
       const payload = "x".repeat(512 * 1024);
       const bytes = encoder.encode(`data: ${payload}\n\n`);

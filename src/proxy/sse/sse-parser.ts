@@ -2,7 +2,10 @@
 export interface SseEvent {
   /** Value of the event's last `event:` field, absent when it had none. */
   event?: string;
-  /** Values of the event's `data:` fields joined with "\n", or "" when it had none. */
+  /**
+   * Values of the event's `data:` fields joined with "\n", or "" when it had
+   * none.
+   */
   data: string;
 }
 
@@ -10,19 +13,24 @@ const LF = 0x0a;
 const CR = 0x0d;
 
 /**
- * Incremental Server-Sent Events parser that takes raw bytes in pieces of any size.
+ * Incremental Server-Sent Events parser for raw bytes split at any point.
  *
- * Line breaks are `\n`, `\r\n` or a lone `\r`, and a `\r\n` split across two pushes counts once. Bytes are decoded
- * as UTF-8 whatever the response's charset, with one streaming decoder, so a character split across pushes decodes
- * whole and invalid bytes become U+FFFD. A leading byte order mark is dropped.
+ * Line breaks are `\n`, `\r\n` or a lone `\r`, and a `\r\n` split across two
+ * pushes counts once. Bytes are decoded as UTF-8 whatever the response's
+ * charset, with one streaming decoder, so a character split across pushes
+ * decodes whole and invalid bytes become U+FFFD. A leading byte order mark is
+ * dropped.
  *
- * Unlike the WHATWG algorithm, an event with an `event:` field but no `data:` field is emitted (with data ""), and
- * {@link end} emits a final event that lacks its terminating blank line. `id:`, `retry:` and unknown fields are
- * ignored. Events with neither field, such as a run of comment lines, are not emitted.
+ * Unlike the WHATWG algorithm, an event with an `event:` field but no `data:`
+ * field is emitted (with data ""), and {@link end} emits a final event that
+ * lacks its terminating blank line. `id:`, `retry:` and unknown fields are
+ * ignored. Events with neither field, such as a run of comment lines, are not
+ * emitted.
  *
- * Each decoded character is scanned once, so the work is linear in the stream length however it is split.
- * NOTE: an unterminated line is buffered without a size limit, so callers that read from an untrusted peer must cap
- * the stream length themselves.
+ * Each decoded character is scanned once, so the work is linear in the stream
+ * length however it is split.
+ * NOTE: an unterminated line is buffered without a size limit, so callers that
+ * read from an untrusted peer must cap the stream length themselves.
  */
 export class SseParser {
   private decoder = new TextDecoder("utf-8");
@@ -30,13 +38,19 @@ export class SseParser {
   /** Text of the current line received so far, without its line break. */
   private partialLine = "";
 
-  /** True when the last decoded character was a `\r`, so a `\n` that starts the next text belongs to it. */
+  /**
+   * True when the last decoded character was a `\r`, so a `\n` that starts the
+   * next text belongs to it.
+   */
   private afterCarriageReturn = false;
 
   private eventName: string | undefined;
   private dataLines: string[] = [];
 
-  /** Parses the next piece of the stream and returns the events it completed, in stream order. */
+  /**
+   * Parses the next piece of the stream and returns the events it completed, in
+   * stream order.
+   */
   push(chunk: Uint8Array): SseEvent[] {
     const events: SseEvent[] = [];
     this.consumeText(this.decoder.decode(chunk, { stream: true }), events);
@@ -44,9 +58,10 @@ export class SseParser {
   }
 
   /**
-   * Ends the stream: completes the last line and the last event even without a line break or blank line, and
-   * returns them. A truncated UTF-8 sequence at the end decodes to U+FFFD. The parser is then reset and can read a
-   * new stream.
+   * Ends the stream: completes the last line and the last event even without a
+   * line break or blank line, and returns them. A truncated UTF-8 sequence at
+   * the end decodes to U+FFFD. The parser is then reset and can read a new
+   * stream.
    */
   end(): SseEvent[] {
     const events: SseEvent[] = [];
@@ -69,11 +84,15 @@ export class SseParser {
     this.dataLines = [];
   }
 
-  /** Splits decoded text into lines, scanning only the new text; an unfinished tail waits in `partialLine`. */
+  /**
+   * Splits decoded text into lines and scans only the new text. An unfinished
+   * tail waits in `partialLine`.
+   */
   private consumeText(text: string, events: SseEvent[]): void {
     let lineStart = 0;
 
-    // A decoded piece can be empty (it held only part of a character), so the pending `\r` waits for real text.
+    // A decoded piece can be empty (it held only part of a character), so the
+    // pending `\r` waits for real text.
     if (this.afterCarriageReturn && text.length > 0) {
       this.afterCarriageReturn = false;
       if (text.charCodeAt(0) === LF) {
@@ -112,7 +131,7 @@ export class SseParser {
       return;
     }
 
-    if (line.charCodeAt(0) === 0x3a /* ":" */) {
+    if (line.startsWith(":")) {
       return;
     }
 

@@ -1,0 +1,97 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+
+import { BillingMode } from "../src/providers/entities/provider.entity";
+import { OpenAiUpstream } from "./support/openai-upstream";
+import { ProxyHarness } from "./support/proxy-harness";
+import { SqliteWriteLock } from "./support/sqlite-lock";
+
+/**
+ * The database is locked by another process while a request completes. The client still gets its answer, the
+ * record waits durably in the spool, and it is written exactly once when the database returns, also across a
+ * restart of the proxy.
+ */
+describe("database outage", () => {
+  let upstream: OpenAiUpstream;
+
+  beforeAll(async () => {
+    upstream = await OpenAiUpstream.start();
+  });
+
+  afterAll(async () => {
+    await upstream.stop();
+  });
+
+  const overrides = { database: { busyTimeoutMs: 200 }, billing: { spoolRetryMs: 3_600_000 } };
+
+  async function seed(proxy: ProxyHarness) {
+    const provider = await proxy.seedProvider({ baseUrl: upstream.baseUrl, billing: BillingMode.Prepaid, balance: "5.00" });
+    const client = await proxy.seedClient();
+    return { ...provider, ...client };
+  }
+
+  /** Sends a request whose answer arrives only after the test has locked the database. */
+  async function completeWhileLocked(proxy: ProxyHarness, token: string, requestId: string) {
+    upstream.script({ delayMs: 400, usage: { prompt_tokens: 1000, completion_tokens: 100 } });
+    const pending = proxy
+      .openai(token, { requestId })
+      .chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });
+
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const lock = await SqliteWriteLock.take(proxy.folder);
+    const answer = await pending;
+
+    return { answer, lock };
+  }
+
+  const spooled = (proxy: ProxyHarness) => readdirSync(join(proxy.folder, "spool")).filter((name) => name.endsWith(".json"));
+
+  it("spools the record and writes it once later", async () => {
+    const proxy = await ProxyHarness.start(overrides);
+    const { providerId, clientId, token } = await seed(proxy);
+    const before = await proxy.snapshot(providerId, clientId);
+
+    const { answer, lock } = await completeWhileLocked(proxy, token, "while-locked");
+
+    expect(answer.choices[0].message.content).toBe("Hello world!");
+    expect(spooled(proxy)).toEqual(["while-locked.json"]);
+
+    await lock.release();
+    await proxy.accounting.replaySpool();
+    await proxy.accounting.replaySpool();
+
+    const after = await proxy.snapshot(providerId, clientId);
+    const rows = await proxy.query("select * from llm_requests where request_id = 'while-locked'");
+    expect(rows).toHaveLength(1);
+    expect(spooled(proxy)).toEqual([]);
+    // 1000 × 2.50 + 100 × 10.00 = 3,500 USD per million → 3,500,000 nano-dollars, debited once.
+    expect(before.balance - after.balance).toBe(3_500_000n);
+    expect(after.reserved).toBe(0n);
+    expect(after.clientRequests - before.clientRequests).toBe(1);
+
+    await proxy.stop();
+  });
+
+  it("writes a spooled record after a restart", async () => {
+    const first = await ProxyHarness.start(overrides);
+    const { providerId, clientId, token } = await seed(first);
+    const before = await first.snapshot(providerId, clientId);
+
+    const { lock } = await completeWhileLocked(first, token, "across-restart");
+    expect(spooled(first)).toEqual(["across-restart.json"]);
+    await first.stop({ keepFiles: true });
+    await lock.release();
+
+    const second = await ProxyHarness.start(overrides, first.folder);
+    await second.accounting.replaySpool();
+
+    const rows = await second.query("select * from llm_requests where request_id = 'across-restart'");
+    const after = await second.snapshot(providerId, clientId);
+    expect(rows).toHaveLength(1);
+    expect(spooled(second)).toEqual([]);
+    expect(before.balance - after.balance).toBe(3_500_000n);
+    expect(after.reserved).toBe(0n);
+
+    await second.stop();
+  });
+});

@@ -1,0 +1,262 @@
+import { request } from "undici";
+
+import { OpenAiUpstream } from "./support/openai-upstream";
+import { ProxyHarness } from "./support/proxy-harness";
+
+interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+/**
+ * Every bad input gets OpenAI's error format with the right status, and leaves balances, totals, records and
+ * the ledger as they were.
+ */
+describe("errors", () => {
+  let upstream: OpenAiUpstream;
+  let proxy: ProxyHarness;
+  let providerId: number;
+  let clientId: number;
+  let token: string;
+
+  beforeAll(async () => {
+    upstream = await OpenAiUpstream.start();
+    proxy = await ProxyHarness.start({ server: { bodyLimitBytes: 64 * 1024 }, proxy: { headersTimeoutMs: 500 } });
+    ({ providerId } = await proxy.seedProvider({ baseUrl: upstream.baseUrl, billing: "prepaid" as never, balance: "10.00" }));
+    await proxy.seedProvider({ baseUrl: upstream.baseUrl, model: "other-model" });
+    ({ clientId, token } = await proxy.seedClient({ models: ["gpt-4o-mini"] }));
+  });
+
+  afterAll(async () => {
+    await proxy.stop();
+    await upstream.stop();
+  });
+
+  async function post(body: string | object, headers: Record<string, string> = {}) {
+    const response = await request(`${proxy.baseUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...headers },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const text = await response.body.text();
+    return { status: response.statusCode, headers: response.headers, body: JSON.parse(text) as ErrorBody };
+  }
+
+  const chat = { model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] };
+
+  /** Runs a call and checks that nothing in the accounting changed. */
+  async function expectNothingMoved(call: () => Promise<unknown>) {
+    const before = await proxy.snapshot(providerId, clientId);
+    await call();
+    const after = await proxy.snapshot(providerId, clientId);
+    expect(after).toEqual(before);
+  }
+
+  it.each([
+    ["no token", undefined, "missing_api_key"],
+    ["a malformed token", "Bearer not-a-token", "invalid_api_key"],
+    ["a token with a bad checksum", () => `Bearer ${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`, "invalid_api_key"],
+    ["a well-formed unknown token", "unknown", "invalid_api_key"],
+  ])("rejects %s with 401", async (_name, header, code) => {
+    let authorization: string | undefined;
+    if (typeof header === "function") {
+      authorization = header();
+    } else if (header === "unknown") {
+      const other = await ProxyHarness.start();
+      authorization = `Bearer ${(await other.seedClient()).token}`;
+      await other.stop();
+    } else {
+      authorization = header;
+    }
+
+    await expectNothingMoved(async () => {
+      const response = await request(`${proxy.baseUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify(chat),
+      });
+      const body = (await response.body.json()) as ErrorBody;
+
+      expect(response.statusCode).toBe(401);
+      expect(body.error.code).toBe(code);
+      expect(body.error.type).toBe("authentication_error");
+    });
+  });
+
+  it("rejects an expired token", async () => {
+    const expired = await proxy.clients.issueToken(clientId, "old", new Date(Date.now() - 1000));
+
+    await expectNothingMoved(async () => {
+      const response = await post(chat, { authorization: `Bearer ${expired.token}` });
+      expect(response.status).toBe(401);
+      expect(response.body.error.code).toBe("token_expired");
+    });
+  });
+
+  it("rejects a revoked token from the next request on", async () => {
+    const issued = await proxy.clients.issueToken(clientId, "soon revoked");
+    const first = await post(chat, { authorization: `Bearer ${issued.token}` });
+    expect(first.status).toBe(200);
+
+    await proxy.clients.revokeToken(issued.id);
+
+    await expectNothingMoved(async () => {
+      const response = await post(chat, { authorization: `Bearer ${issued.token}` });
+      expect(response.status).toBe(401);
+      expect(response.body.error.code).toBe("token_revoked");
+    });
+  });
+
+  it("rejects a model that no provider serves", async () => {
+    await expectNothingMoved(async () => {
+      const response = await post({ ...chat, model: "no-such-model" });
+      expect(response.status).toBe(404);
+      expect(response.body.error.code).toBe("model_not_found");
+      expect(response.body.error.param).toBe("model");
+    });
+  });
+
+  it("rejects a model the client may not use", async () => {
+    await expectNothingMoved(async () => {
+      const response = await post({ ...chat, model: "other-model" });
+      expect(response.status).toBe(403);
+      expect(response.body.error.code).toBe("model_not_allowed");
+    });
+  });
+
+  it("rejects malformed JSON", async () => {
+    await expectNothingMoved(async () => {
+      const response = await post('{"model": "gpt-4o-mini", "messages": [');
+      expect(response.status).toBe(400);
+      expect(response.body.error.type).toBe("invalid_request_error");
+      expect(response.body.error.code).toBe("invalid_json");
+    });
+  });
+
+  it("rejects a body over the limit", async () => {
+    const huge = { ...chat, messages: [{ role: "user", content: "x".repeat(100 * 1024) }] };
+
+    await expectNothingMoved(async () => {
+      const response = await post(huge);
+      expect(response.status).toBe(413);
+      expect(response.body.error.code).toBe("request_too_large");
+    });
+  });
+
+  it.each([
+    ["no messages", { model: "gpt-4o-mini", messages: [] }, "messages"],
+    ["no model", { messages: [{ role: "user", content: "hi" }] }, "model"],
+    ["a non-boolean stream", { ...chat, stream: "yes" }, "stream"],
+    ["stream_options without stream", { ...chat, stream_options: { include_usage: true } }, "stream_options"],
+  ])("rejects a request with %s", async (_name, body, param) => {
+    await expectNothingMoved(async () => {
+      const response = await post(body);
+      expect(response.status).toBe(400);
+      expect(response.body.error.param).toBe(param);
+    });
+  });
+
+  it("rejects an unusable X-Request-Id", async () => {
+    await expectNothingMoved(async () => {
+      const response = await post(chat, { "x-request-id": "../../etc/passwd" });
+      expect(response.status).toBe(400);
+      expect(response.body.error.code).toBe("invalid_request_id");
+    });
+  });
+
+  it("rejects a reused request id without charging twice", async () => {
+    const first = await post(chat, { "x-request-id": "reused-id-1" });
+    expect(first.status).toBe(200);
+
+    await expectNothingMoved(async () => {
+      const second = await post(chat, { "x-request-id": "reused-id-1" });
+      expect(second.status).toBe(409);
+      expect(second.body.error.code).toBe("duplicate_request_id");
+    });
+  });
+
+  it("rejects a request the prepaid credit cannot cover", async () => {
+    await expectNothingMoved(async () => {
+      const response = await post({ ...chat, max_tokens: 10_000_000 });
+      expect(response.status).toBe(402);
+      expect(response.body.error.code).toBe("insufficient_credit");
+    });
+  });
+
+  it("records an upstream 500 as failed at no cost", async () => {
+    upstream.script({ status: 500, error: { message: "The server had an error", type: "server_error" } });
+    const before = await proxy.snapshot(providerId, clientId);
+
+    const response = await post(chat, { "x-request-id": "upstream-500" });
+
+    expect(response.status).toBe(502);
+    expect(response.body.error.code).toBe("upstream_server_error");
+    const [row] = await proxy.query<{ status: string; error_class: string; cost: number }>(
+      "select status, error_class, cost from llm_requests where request_id = 'upstream-500'",
+    );
+    expect(row.status).toBe("failed");
+    expect(row.error_class).toBe("upstream_500");
+    expect(row.cost).toBe(0);
+    const after = await proxy.snapshot(providerId, clientId);
+    expect(after.balance).toBe(before.balance);
+    expect(after.reserved).toBe(0n);
+    expect(after.clientCost).toBe(before.clientCost);
+  });
+
+  it("passes a provider 429 on with its Retry-After", async () => {
+    upstream.script({
+      status: 429,
+      error: { message: "Rate limit reached", type: "requests", code: "rate_limit_exceeded" },
+      headers: { "retry-after": "7" },
+    });
+
+    const response = await post(chat);
+
+    expect(response.status).toBe(429);
+    expect(response.headers["retry-after"]).toBe("7");
+    expect(response.body.error.code).toBe("rate_limit_exceeded");
+  });
+
+  it("hides a provider 401 behind a 502", async () => {
+    upstream.script({ status: 401, error: { message: "Incorrect API key provided", type: "invalid_request_error", code: "invalid_api_key" } });
+
+    const response = await post(chat);
+
+    expect(response.status).toBe(502);
+    expect(response.body.error.code).toBe("upstream_auth_failed");
+  });
+
+  it("times out a provider that does not answer", async () => {
+    upstream.script({ delayMs: 2000 });
+    const before = await proxy.snapshot(providerId, clientId);
+
+    const response = await post(chat, { "x-request-id": "upstream-timeout" });
+
+    expect(response.status).toBe(504);
+    expect(response.body.error.code).toBe("upstream_timeout");
+    const after = await proxy.snapshot(providerId, clientId);
+    expect(after.balance).toBe(before.balance);
+    expect(after.reserved).toBe(0n);
+  });
+
+  it("voids the hold when the provider is unreachable", async () => {
+    const dead = await OpenAiUpstream.start();
+    const deadUrl = dead.baseUrl;
+    await dead.stop();
+    const { providerId: deadProvider } = await proxy.seedProvider({
+      baseUrl: deadUrl,
+      model: "dead-model",
+      billing: "prepaid" as never,
+      balance: "1.00",
+    });
+    const client = await proxy.seedClient();
+
+    const response = await post({ ...chat, model: "dead-model" }, { authorization: `Bearer ${client.token}` });
+
+    expect(response.status).toBe(502);
+    expect(response.body.error.code).toBe("upstream_unreachable");
+    const after = await proxy.snapshot(deadProvider, client.clientId);
+    expect(after.balance).toBe(1_000_000_000n);
+    expect(after.reserved).toBe(0n);
+    expect(after.clientRequests).toBe(0);
+  });
+});

@@ -1,0 +1,233 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { MikroORM } from "@mikro-orm/core";
+import { EntityManager } from "@mikro-orm/knex";
+import { NestFastifyApplication } from "@nestjs/platform-fastify";
+import OpenAI from "openai";
+
+import { AccountingService } from "../../src/billing/accounting.service";
+import { BalanceTransactionKind } from "../../src/billing/entities/balance-transaction.entity";
+import { parseUsd } from "../../src/billing/money";
+import { createApp } from "../../src/bootstrap";
+import { ClientsService } from "../../src/clients/clients.service";
+import { AppConfig } from "../../src/config/config.schema";
+import { loadConfig } from "../../src/config/load-config";
+import {
+  BillingMode,
+  ProviderKind,
+} from "../../src/providers/entities/provider.entity";
+import { ProvidersService } from "../../src/providers/providers.service";
+
+/** Settings a test may override, by section. */
+export type ConfigOverrides = {
+  [Section in keyof AppConfig]?: Partial<AppConfig[Section]>;
+};
+
+/** Prices used by default in tests, USD per million tokens. */
+export const TEST_PRICES = {
+  input: "2.50",
+  output: "10.00",
+  cacheRead: "1.25",
+  cacheWrite: "3.125",
+  reasoning: null as string | null,
+};
+
+/**
+ * A running llm-proxy on 127.0.0.1 with its own SQLite file, secrets file and spool folder in a fresh temporary
+ * folder, plus helpers to seed it and read its database.
+ */
+export class ProxyHarness {
+  private constructor(
+    readonly app: NestFastifyApplication,
+    readonly config: AppConfig,
+    readonly folder: string,
+    readonly baseUrl: string,
+  ) {}
+
+  /** Starts the proxy; pass `folder` to reopen the files of an earlier harness. */
+  static async start(
+    overrides: ConfigOverrides = {},
+    folder?: string,
+  ): Promise<ProxyHarness> {
+    const dir = folder ?? mkdtempSync(join(tmpdir(), "llm-proxy-test-"));
+    const config = testConfig(dir, overrides);
+    const app = await createApp(config);
+    await app.listen(0, "127.0.0.1");
+
+    return new ProxyHarness(app, config, dir, await app.getUrl());
+  }
+
+  /** Stops the proxy; keeps the folder when `keepFiles` is set, so a later harness can reopen it. */
+  async stop(options: { keepFiles?: boolean } = {}): Promise<void> {
+    await this.app.close();
+    if (!options.keepFiles) {
+      rmSync(this.folder, { recursive: true, force: true });
+    }
+  }
+
+  get clients(): ClientsService {
+    return this.app.get(ClientsService);
+  }
+
+  get providers(): ProvidersService {
+    return this.app.get(ProvidersService);
+  }
+
+  get accounting(): AccountingService {
+    return this.app.get(AccountingService);
+  }
+
+  /** An official OpenAI SDK client pointed at the proxy, with retries off so each call is one request. */
+  openai(token: string, options: { requestId?: string } = {}): OpenAI {
+    return new OpenAI({
+      apiKey: token,
+      baseURL: `${this.baseUrl}/v1`,
+      maxRetries: 0,
+      defaultHeaders: options.requestId
+        ? { "x-request-id": options.requestId }
+        : undefined,
+    });
+  }
+
+  /** Runs a read-only query on the proxy's database. */
+  async query<T = Record<string, unknown>>(
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<T[]> {
+    const em = this.app.get(MikroORM).em.fork() as EntityManager;
+    return em.getConnection().execute<T[]>(sql, params);
+  }
+
+  /** Creates a provider for an upstream with one priced model; prepaid providers get `balance` USD of credit. */
+  async seedProvider(options: {
+    baseUrl: string;
+    model?: string;
+    upstreamName?: string;
+    billing?: BillingMode;
+    balance?: string;
+    name?: string;
+    apiKey?: string;
+    prices?: Partial<typeof TEST_PRICES>;
+    maxOutputTokens?: number | null;
+    supportsStreamOptions?: boolean;
+  }): Promise<{ providerId: number; modelConfigId: number; apiKey: string }> {
+    const prices = { ...TEST_PRICES, ...options.prices };
+    const apiKey =
+      options.apiKey ??
+      `sk-test-${Math.random().toString(36).slice(2)}upstream`;
+    const provider = await this.providers.create({
+      name:
+        options.name ?? `provider-${Math.random().toString(36).slice(2, 8)}`,
+      kind: ProviderKind.OpenAi,
+      baseUrl: options.baseUrl,
+      apiKey,
+      billingMode: options.billing ?? BillingMode.Postpaid,
+      supportsStreamOptions: options.supportsStreamOptions,
+    });
+    const model = await this.providers.addModel({
+      providerId: provider.id,
+      publicName: options.model ?? "gpt-4o-mini",
+      upstreamName: options.upstreamName,
+      inputPrice: parseUsd(prices.input),
+      outputPrice: parseUsd(prices.output),
+      cacheReadPrice: parseUsd(prices.cacheRead),
+      cacheWritePrice: parseUsd(prices.cacheWrite),
+      reasoningPrice:
+        prices.reasoning === null ? null : parseUsd(prices.reasoning),
+      maxOutputTokens:
+        options.maxOutputTokens === undefined ? 1000 : options.maxOutputTokens,
+    });
+    if (options.balance) {
+      await this.providers.changeBalance({
+        providerId: provider.id,
+        amount: parseUsd(options.balance),
+        kind: BalanceTransactionKind.TopUp,
+        actor: "test",
+      });
+    }
+
+    return { providerId: provider.id, modelConfigId: model.id, apiKey };
+  }
+
+  /** Creates a client with one token. */
+  async seedClient(
+    options: {
+      name?: string;
+      models?: string[] | null;
+      expiresAt?: Date | null;
+    } = {},
+  ) {
+    const client = await this.clients.create(
+      options.name ?? `client-${Math.random().toString(36).slice(2, 8)}`,
+      options.models ?? null,
+    );
+    const issued = await this.clients.issueToken(
+      client.id,
+      "test",
+      options.expiresAt ?? null,
+    );
+
+    return { clientId: client.id, tokenId: issued.id, token: issued.token };
+  }
+
+  /** The accounting state tests compare before and after a call. */
+  async snapshot(providerId: number, clientId: number) {
+    const [provider] = await this.query<{ balance: string; reserved: string }>(
+      "select cast(credit_balance as text) as balance, cast(credit_reserved as text) as reserved from providers where id = ?",
+      [providerId],
+    );
+    const [client] = await this.query<{
+      requests: number;
+      cost: string;
+      prompt: number;
+      completion: number;
+    }>(
+      `select total_requests as requests, cast(total_cost as text) as cost, total_prompt_tokens as prompt,
+         total_completion_tokens as completion from clients where id = ?`,
+      [clientId],
+    );
+    const [rows] = await this.query<{ n: number }>(
+      "select count(*) as n from llm_requests",
+    );
+    const [ledger] = await this.query<{ n: number }>(
+      "select count(*) as n from balance_transactions",
+    );
+
+    return {
+      balance: BigInt(provider.balance),
+      reserved: BigInt(provider.reserved),
+      clientRequests: client.requests,
+      clientCost: BigInt(client.cost),
+      clientPrompt: client.prompt,
+      clientCompletion: client.completion,
+      requestRows: rows.n,
+      ledgerRows: ledger.n,
+    };
+  }
+}
+
+/** Configuration for a test instance: files in `folder`, a random port, logs off unless LOG_LEVEL is set. */
+export function testConfig(
+  folder: string,
+  overrides: ConfigOverrides = {},
+): AppConfig {
+  const base = loadConfig({
+    SQLITE_PATH: join(folder, "proxy.sqlite"),
+    SECRETS_FILE: join(folder, "secrets.json"),
+    SPOOL_DIR: join(folder, "spool"),
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
+    PORT: "0",
+  });
+
+  const merged = { ...base } as Record<string, unknown>;
+  for (const [section, values] of Object.entries(overrides)) {
+    merged[section] = {
+      ...(base as Record<string, object>)[section],
+      ...values,
+    };
+  }
+
+  return merged as AppConfig;
+}
