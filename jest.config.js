@@ -11,11 +11,15 @@ module.exports = {
     "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.json" }],
     "node_modules/content-disposition/.+\\.js$": [
       "ts-jest",
-      { tsconfig: { allowJs: true, module: "commonjs", target: "ES2022" }, isolatedModules: true },
+      {
+        tsconfig: { allowJs: true, module: "commonjs", target: "ES2022" },
+        isolatedModules: true,
+      },
     ],
   },
   transformIgnorePatterns: ["/node_modules/(?!content-disposition/)"],
   testMatch: ["<rootDir>/src/**/*.spec.ts", "<rootDir>/test/**/*.test.ts"],
   moduleFileExtensions: ["ts", "js", "json"],
   testTimeout: 30000,
+  reporters: ["default", "<rootDir>/test/support/summary-reporter.js"],
 };

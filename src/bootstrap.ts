@@ -2,7 +2,10 @@ import { IncomingMessage } from "node:http";
 
 import { Logger as NestLogger } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
-import { FastifyAdapter, NestFastifyApplication } from "@nestjs/platform-fastify";
+import {
+  FastifyAdapter,
+  NestFastifyApplication,
+} from "@nestjs/platform-fastify";
 import { DocumentBuilder, SwaggerModule } from "@nestjs/swagger";
 import { Logger } from "nestjs-pino";
 
@@ -15,7 +18,9 @@ import { AppConfig } from "./config/config.schema";
  * Builds the application for a configuration without listening, so the service and the tests start it the
  * same way. Migrations run during `init`.
  */
-export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: AppConfig,
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.server.bodyLimitBytes,
     trustProxy: config.server.trustProxy,
@@ -29,13 +34,16 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     return503OnClosing: true,
   });
 
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
-    bufferLogs: true,
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(config),
+    adapter,
+    {
+      bufferLogs: true,
+      abortOnError: false,
+    },
+  );
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.enableShutdownHooks();
   setUpSwagger(app);
 
   await app.init();
@@ -47,9 +55,18 @@ function setUpSwagger(app: NestFastifyApplication): void {
     app,
     new DocumentBuilder()
       .setTitle("llm-proxy")
-      .setDescription("OpenAI-compatible LLM gateway with exact per-request metering")
+      .setDescription(
+        "OpenAI-compatible LLM gateway with exact per-request metering",
+      )
       .setVersion("0.1.0")
-      .addBearerAuth({ type: "http", scheme: "bearer", description: "Client token (lpx_...)" }, "client-token")
+      .addBearerAuth(
+        {
+          type: "http",
+          scheme: "bearer",
+          description: "Client token (lpx_...)",
+        },
+        "client-token",
+      )
       .build(),
   );
   SwaggerModule.setup("docs", app, document, { jsonDocumentUrl: "docs/json" });

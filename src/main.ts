@@ -7,11 +7,36 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const app = await createApp(config);
 
+  // On SIGTERM or SIGINT the server stops accepting connections, lets in-flight requests finish and write their
+  // records (up to server.shutdownGraceMs), closes the database and exits with 0.
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      bootLogger.log({ msg: "shutting down", signal });
+      app.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          bootLogger.error({
+            msg: "shutdown failed",
+            err: error instanceof Error ? error.message : String(error),
+          });
+          process.exit(1);
+        },
+      );
+    });
+  }
+
   await app.listen(config.server.port, config.server.host);
-  bootLogger.log({ msg: "llm-proxy listening", url: await app.getUrl(), database: config.database.url ? "postgresql" : config.database.sqlitePath });
+  bootLogger.log({
+    msg: "llm-proxy listening",
+    url: await app.getUrl(),
+    database: config.database.url ? "postgresql" : config.database.sqlitePath,
+  });
 }
 
 main().catch((error: unknown) => {
-  bootLogger.error({ msg: "llm-proxy failed to start", err: error instanceof Error ? error.message : String(error) });
+  bootLogger.error({
+    msg: "llm-proxy failed to start",
+    err: error instanceof Error ? error.message : String(error),
+  });
   process.exit(1);
 });

@@ -22,20 +22,35 @@ describe("database outage", () => {
     await upstream.stop();
   });
 
-  const overrides = { database: { busyTimeoutMs: 200 }, billing: { spoolRetryMs: 3_600_000 } };
+  const overrides = {
+    database: { busyTimeoutMs: 200 },
+    billing: { spoolRetryMs: 3_600_000 },
+  };
 
   async function seed(proxy: ProxyHarness) {
-    const provider = await proxy.seedProvider({ baseUrl: upstream.baseUrl, billing: BillingMode.Prepaid, balance: "5.00" });
+    const provider = await proxy.seedProvider({
+      baseUrl: upstream.baseUrl,
+      billing: BillingMode.Prepaid,
+      balance: "5.00",
+    });
     const client = await proxy.seedClient();
     return { ...provider, ...client };
   }
 
   /** Sends a request whose answer arrives only after the test has locked the database. */
-  async function completeWhileLocked(proxy: ProxyHarness, token: string, requestId: string) {
-    upstream.script({ delayMs: 400, usage: { prompt_tokens: 1000, completion_tokens: 100 } });
-    const pending = proxy
-      .openai(token, { requestId })
-      .chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });
+  async function completeWhileLocked(
+    proxy: ProxyHarness,
+    token: string,
+    requestId: string,
+  ) {
+    upstream.script({
+      delayMs: 400,
+      usage: { prompt_tokens: 1000, completion_tokens: 100 },
+    });
+    const pending = proxy.openai(token, { requestId }).chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "hi" }],
+    });
 
     await new Promise((resolve) => setTimeout(resolve, 150));
     const lock = await SqliteWriteLock.take(proxy.folder);
@@ -44,14 +59,21 @@ describe("database outage", () => {
     return { answer, lock };
   }
 
-  const spooled = (proxy: ProxyHarness) => readdirSync(join(proxy.folder, "spool")).filter((name) => name.endsWith(".json"));
+  const spooled = (proxy: ProxyHarness) =>
+    readdirSync(join(proxy.folder, "spool")).filter((name) =>
+      name.endsWith(".json"),
+    );
 
   it("spools the record and writes it once later", async () => {
     const proxy = await ProxyHarness.start(overrides);
     const { providerId, clientId, token } = await seed(proxy);
     const before = await proxy.snapshot(providerId, clientId);
 
-    const { answer, lock } = await completeWhileLocked(proxy, token, "while-locked");
+    const { answer, lock } = await completeWhileLocked(
+      proxy,
+      token,
+      "while-locked",
+    );
 
     expect(answer.choices[0].message.content).toBe("Hello world!");
     expect(spooled(proxy)).toEqual(["while-locked.json"]);
@@ -61,7 +83,9 @@ describe("database outage", () => {
     await proxy.accounting.replaySpool();
 
     const after = await proxy.snapshot(providerId, clientId);
-    const rows = await proxy.query("select * from llm_requests where request_id = 'while-locked'");
+    const rows = await proxy.query(
+      "select * from llm_requests where request_id = 'while-locked'",
+    );
     expect(rows).toHaveLength(1);
     expect(spooled(proxy)).toEqual([]);
     // 1000 × 2.50 + 100 × 10.00 = 3,500 USD per million → 3,500,000 nano-dollars, debited once.
@@ -85,7 +109,9 @@ describe("database outage", () => {
     const second = await ProxyHarness.start(overrides, first.folder);
     await second.accounting.replaySpool();
 
-    const rows = await second.query("select * from llm_requests where request_id = 'across-restart'");
+    const rows = await second.query(
+      "select * from llm_requests where request_id = 'across-restart'",
+    );
     const after = await second.snapshot(providerId, clientId);
     expect(rows).toHaveLength(1);
     expect(spooled(second)).toEqual([]);

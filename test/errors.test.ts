@@ -4,7 +4,12 @@ import { OpenAiUpstream } from "./support/openai-upstream";
 import { ProxyHarness } from "./support/proxy-harness";
 
 interface ErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
+  error: {
+    message: string;
+    type: string;
+    param: string | null;
+    code: string | null;
+  };
 }
 
 /**
@@ -20,9 +25,19 @@ describe("errors", () => {
 
   beforeAll(async () => {
     upstream = await OpenAiUpstream.start();
-    proxy = await ProxyHarness.start({ server: { bodyLimitBytes: 64 * 1024 }, proxy: { headersTimeoutMs: 500 } });
-    ({ providerId } = await proxy.seedProvider({ baseUrl: upstream.baseUrl, billing: "prepaid" as never, balance: "10.00" }));
-    await proxy.seedProvider({ baseUrl: upstream.baseUrl, model: "other-model" });
+    proxy = await ProxyHarness.start({
+      server: { bodyLimitBytes: 64 * 1024 },
+      proxy: { headersTimeoutMs: 500 },
+    });
+    ({ providerId } = await proxy.seedProvider({
+      baseUrl: upstream.baseUrl,
+      billing: "prepaid" as never,
+      balance: "10.00",
+    }));
+    await proxy.seedProvider({
+      baseUrl: upstream.baseUrl,
+      model: "other-model",
+    });
     ({ clientId, token } = await proxy.seedClient({ models: ["gpt-4o-mini"] }));
   });
 
@@ -31,17 +46,31 @@ describe("errors", () => {
     await upstream.stop();
   });
 
-  async function post(body: string | object, headers: Record<string, string> = {}) {
+  async function post(
+    body: string | object,
+    headers: Record<string, string> = {},
+  ) {
     const response = await request(`${proxy.baseUrl}/v1/chat/completions`, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...headers },
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${token}`,
+        ...headers,
+      },
       body: typeof body === "string" ? body : JSON.stringify(body),
     });
     const text = await response.body.text();
-    return { status: response.statusCode, headers: response.headers, body: JSON.parse(text) as ErrorBody };
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      body: JSON.parse(text) as ErrorBody,
+    };
   }
 
-  const chat = { model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] };
+  const chat = {
+    model: "gpt-4o-mini",
+    messages: [{ role: "user", content: "hi" }],
+  };
 
   /** Runs a call and checks that nothing in the accounting changed. */
   async function expectNothingMoved(call: () => Promise<unknown>) {
@@ -54,7 +83,11 @@ describe("errors", () => {
   it.each([
     ["no token", undefined, "missing_api_key"],
     ["a malformed token", "Bearer not-a-token", "invalid_api_key"],
-    ["a token with a bad checksum", () => `Bearer ${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`, "invalid_api_key"],
+    [
+      "a token with a bad checksum",
+      () => `Bearer ${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`,
+      "invalid_api_key",
+    ],
     ["a well-formed unknown token", "unknown", "invalid_api_key"],
   ])("rejects %s with 401", async (_name, header, code) => {
     let authorization: string | undefined;
@@ -71,7 +104,10 @@ describe("errors", () => {
     await expectNothingMoved(async () => {
       const response = await request(`${proxy.baseUrl}/v1/chat/completions`, {
         method: "POST",
-        headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+        headers: {
+          "content-type": "application/json",
+          ...(authorization ? { authorization } : {}),
+        },
         body: JSON.stringify(chat),
       });
       const body = (await response.body.json()) as ErrorBody;
@@ -83,10 +119,16 @@ describe("errors", () => {
   });
 
   it("rejects an expired token", async () => {
-    const expired = await proxy.clients.issueToken(clientId, "old", new Date(Date.now() - 1000));
+    const expired = await proxy.clients.issueToken(
+      clientId,
+      "old",
+      new Date(Date.now() - 1000),
+    );
 
     await expectNothingMoved(async () => {
-      const response = await post(chat, { authorization: `Bearer ${expired.token}` });
+      const response = await post(chat, {
+        authorization: `Bearer ${expired.token}`,
+      });
       expect(response.status).toBe(401);
       expect(response.body.error.code).toBe("token_expired");
     });
@@ -100,7 +142,9 @@ describe("errors", () => {
     await proxy.clients.revokeToken(issued.id);
 
     await expectNothingMoved(async () => {
-      const response = await post(chat, { authorization: `Bearer ${issued.token}` });
+      const response = await post(chat, {
+        authorization: `Bearer ${issued.token}`,
+      });
       expect(response.status).toBe(401);
       expect(response.body.error.code).toBe("token_revoked");
     });
@@ -133,7 +177,10 @@ describe("errors", () => {
   });
 
   it("rejects a body over the limit", async () => {
-    const huge = { ...chat, messages: [{ role: "user", content: "x".repeat(100 * 1024) }] };
+    const huge = {
+      ...chat,
+      messages: [{ role: "user", content: "x".repeat(100 * 1024) }],
+    };
 
     await expectNothingMoved(async () => {
       const response = await post(huge);
@@ -146,7 +193,11 @@ describe("errors", () => {
     ["no messages", { model: "gpt-4o-mini", messages: [] }, "messages"],
     ["no model", { messages: [{ role: "user", content: "hi" }] }, "model"],
     ["a non-boolean stream", { ...chat, stream: "yes" }, "stream"],
-    ["stream_options without stream", { ...chat, stream_options: { include_usage: true } }, "stream_options"],
+    [
+      "stream_options without stream",
+      { ...chat, stream_options: { include_usage: true } },
+      "stream_options",
+    ],
   ])("rejects a request with %s", async (_name, body, param) => {
     await expectNothingMoved(async () => {
       const response = await post(body);
@@ -183,14 +234,21 @@ describe("errors", () => {
   });
 
   it("records an upstream 500 as failed at no cost", async () => {
-    upstream.script({ status: 500, error: { message: "The server had an error", type: "server_error" } });
+    upstream.script({
+      status: 500,
+      error: { message: "The server had an error", type: "server_error" },
+    });
     const before = await proxy.snapshot(providerId, clientId);
 
     const response = await post(chat, { "x-request-id": "upstream-500" });
 
     expect(response.status).toBe(502);
     expect(response.body.error.code).toBe("upstream_server_error");
-    const [row] = await proxy.query<{ status: string; error_class: string; cost: number }>(
+    const [row] = await proxy.query<{
+      status: string;
+      error_class: string;
+      cost: number;
+    }>(
       "select status, error_class, cost from llm_requests where request_id = 'upstream-500'",
     );
     expect(row.status).toBe("failed");
@@ -205,7 +263,11 @@ describe("errors", () => {
   it("passes a provider 429 on with its Retry-After", async () => {
     upstream.script({
       status: 429,
-      error: { message: "Rate limit reached", type: "requests", code: "rate_limit_exceeded" },
+      error: {
+        message: "Rate limit reached",
+        type: "requests",
+        code: "rate_limit_exceeded",
+      },
       headers: { "retry-after": "7" },
     });
 
@@ -217,7 +279,14 @@ describe("errors", () => {
   });
 
   it("hides a provider 401 behind a 502", async () => {
-    upstream.script({ status: 401, error: { message: "Incorrect API key provided", type: "invalid_request_error", code: "invalid_api_key" } });
+    upstream.script({
+      status: 401,
+      error: {
+        message: "Incorrect API key provided",
+        type: "invalid_request_error",
+        code: "invalid_api_key",
+      },
+    });
 
     const response = await post(chat);
 
@@ -250,7 +319,10 @@ describe("errors", () => {
     });
     const client = await proxy.seedClient();
 
-    const response = await post({ ...chat, model: "dead-model" }, { authorization: `Bearer ${client.token}` });
+    const response = await post(
+      { ...chat, model: "dead-model" },
+      { authorization: `Bearer ${client.token}` },
+    );
 
     expect(response.status).toBe(502);
     expect(response.body.error.code).toBe("upstream_unreachable");

@@ -13,13 +13,18 @@ describe("graceful shutdown", () => {
     const proxy = await ProxyHarness.start();
     await proxy.seedProvider({ baseUrl: upstream.baseUrl });
     const { token } = await proxy.seedClient();
-    upstream.script({ content: Array.from({ length: 10 }, (_, index) => `${index} `), chunkGapMs: 60 });
-
-    const stream = await proxy.openai(token, { requestId: "in-flight" }).chat.completions.create({
-      model: "gpt-4o-mini",
-      stream: true,
-      messages: [{ role: "user", content: "count" }],
+    upstream.script({
+      content: Array.from({ length: 10 }, (_, index) => `${index} `),
+      chunkGapMs: 60,
     });
+
+    const stream = await proxy
+      .openai(token, { requestId: "in-flight" })
+      .chat.completions.create({
+        model: "gpt-4o-mini",
+        stream: true,
+        messages: [{ role: "user", content: "count" }],
+      });
     const reading = (async () => {
       let text = "";
       for await (const chunk of stream) {
@@ -34,8 +39,10 @@ describe("graceful shutdown", () => {
     expect(await reading).toBe("0 1 2 3 4 5 6 7 8 9 ");
     const db = new sqlite3.Database(join(proxy.folder, "proxy.sqlite"));
     const rows = await new Promise<{ status: string }[]>((resolve, reject) =>
-      db.all("select status from llm_requests where request_id = 'in-flight'", (error, result) =>
-        error ? reject(error) : resolve(result as { status: string }[]),
+      db.all(
+        "select status from llm_requests where request_id = 'in-flight'",
+        (error, result) =>
+          error ? reject(error) : resolve(result as { status: string }[]),
       ),
     );
     db.close();

@@ -27,20 +27,34 @@ describe("prepaid race", () => {
     await upstream.stop();
   });
 
-  const body = JSON.stringify({ model: "gpt-4o-mini", max_tokens: 200, messages: [{ role: "user", content: "race" }] });
+  const body = JSON.stringify({
+    model: "gpt-4o-mini",
+    max_tokens: 200,
+    messages: [{ role: "user", content: "race" }],
+  });
 
   function send(token: string, requestId: string) {
     return request(`${proxy.baseUrl}/v1/chat/completions`, {
       method: "POST",
       dispatcher: agent,
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "x-request-id": requestId },
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${token}`,
+        "x-request-id": requestId,
+      },
       body,
-    }).then(async (response) => ({ status: response.statusCode, body: (await response.body.json()) as any }));
+    }).then(async (response) => ({
+      status: response.statusCode,
+      body: (await response.body.json()) as { error: { code: string } },
+    }));
   }
 
   /** Sends one slow request and reads the amount its reservation holds while it is in flight. */
   async function reservationPerRequest(token: string): Promise<bigint> {
-    upstream.script({ delayMs: 300, usage: { prompt_tokens: 5, completion_tokens: 3 } });
+    upstream.script({
+      delayMs: 300,
+      usage: { prompt_tokens: 5, completion_tokens: 3 },
+    });
     const probe = send(token, "probe");
     let amount: string | undefined;
     for (let attempt = 0; attempt < 50 && amount === undefined; attempt++) {
@@ -74,8 +88,13 @@ describe("prepaid race", () => {
     const start = await proxy.snapshot(providerId, clientId);
     expect(start.balance).toBe(hold * 10n);
 
-    upstream.setDefault({ delayMs: 400, usage: { prompt_tokens: 5, completion_tokens: 3 } });
-    const results = await Promise.all(Array.from({ length: 50 }, (_, index) => send(token, `race-${index}`)));
+    upstream.setDefault({
+      delayMs: 400,
+      usage: { prompt_tokens: 5, completion_tokens: 3 },
+    });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, index) => send(token, `race-${index}`)),
+    );
     upstream.setDefault({});
 
     const served = results.filter((result) => result.status === 200);
@@ -95,7 +114,9 @@ describe("prepaid race", () => {
       "select cast(sum(amount) as text) as total from balance_transactions where provider_id = ?",
       [providerId],
     );
-    const [pending] = await proxy.query<{ n: number }>("select count(*) as n from credit_reservations where status = 'pending'");
+    const [pending] = await proxy.query<{ n: number }>(
+      "select count(*) as n from credit_reservations where status = 'pending'",
+    );
 
     expect(end.balance >= 0n).toBe(true);
     expect(rows.n).toBe(10);

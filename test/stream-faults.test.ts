@@ -27,7 +27,11 @@ describe("stream faults", () => {
   beforeAll(async () => {
     upstream = await OpenAiUpstream.start();
     proxy = await ProxyHarness.start({ proxy: { bodyIdleTimeoutMs: 400 } });
-    ({ providerId } = await proxy.seedProvider({ baseUrl: upstream.baseUrl, billing: BillingMode.Prepaid, balance: "50.00" }));
+    ({ providerId } = await proxy.seedProvider({
+      baseUrl: upstream.baseUrl,
+      billing: BillingMode.Prepaid,
+      balance: "50.00",
+    }));
     ({ clientId, token } = await proxy.seedClient());
   });
 
@@ -75,7 +79,10 @@ describe("stream faults", () => {
   }
 
   it("charges a client that hangs up for what was generated", async () => {
-    upstream.script({ content: Array.from({ length: 40 }, (_, index) => `word${index} `), chunkGapMs: 30 });
+    upstream.script({
+      content: Array.from({ length: 40 }, (_, index) => `word${index} `),
+      chunkGapMs: 30,
+    });
     const requestId = "client-hangs-up";
 
     const stream = await startStream(requestId);
@@ -101,7 +108,11 @@ describe("stream faults", () => {
   });
 
   it("charges a stream the provider drops midway", async () => {
-    upstream.script({ content: ["one ", "two ", "three ", "four"], dieAfterEvents: 2, chunkGapMs: 10 });
+    upstream.script({
+      content: ["one ", "two ", "three ", "four"],
+      dieAfterEvents: 2,
+      chunkGapMs: 10,
+    });
     const requestId = "upstream-dies";
 
     const stream = await startStream(requestId);
@@ -127,7 +138,10 @@ describe("stream faults", () => {
     upstream.script({
       content: ["partial ", "answer ", "lost"],
       errorEventAfter: 2,
-      error: { message: "The server had an error while processing your request.", type: "server_error" },
+      error: {
+        message: "The server had an error while processing your request.",
+        type: "server_error",
+      },
     });
     const requestId = "error-event";
 
@@ -147,7 +161,10 @@ describe("stream faults", () => {
   });
 
   it("charges nothing for an error before any output", async () => {
-    upstream.script({ errorEventAfter: 0, error: { message: "Overloaded", type: "server_error" } });
+    upstream.script({
+      errorEventAfter: 0,
+      error: { message: "Overloaded", type: "server_error" },
+    });
     const requestId = "error-before-output";
 
     const stream = await startStream(requestId);
@@ -164,7 +181,10 @@ describe("stream faults", () => {
   });
 
   it("times out a provider that goes silent midway", async () => {
-    upstream.script({ content: ["still ", "here ", "gone"], hangAfterEvents: 2 });
+    upstream.script({
+      content: ["still ", "here ", "gone"],
+      hangAfterEvents: 2,
+    });
     const requestId = "upstream-silent";
 
     const stream = await startStream(requestId);

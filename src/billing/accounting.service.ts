@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from "@nestjs/common";
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from "@nestjs/common";
 
 import { APP_CONFIG } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
@@ -22,7 +28,9 @@ export interface AdmissionRequest {
  * nothing.
  */
 @Injectable()
-export class AccountingService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class AccountingService
+  implements OnApplicationBootstrap, OnApplicationShutdown
+{
   private readonly logger = new Logger(AccountingService.name);
   private retryTimer: NodeJS.Timeout | null = null;
   private replaying: Promise<void> | null = null;
@@ -35,7 +43,10 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
 
   onApplicationBootstrap(): void {
     void this.replaySpool();
-    this.retryTimer = setInterval(() => void this.replaySpool(), this.config.billing.spoolRetryMs);
+    this.retryTimer = setInterval(
+      () => void this.replaySpool(),
+      this.config.billing.spoolRetryMs,
+    );
     this.retryTimer.unref();
   }
 
@@ -69,7 +80,11 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
     try {
       await this.store.void(requestId, providerId, new Date());
     } catch (error) {
-      this.logger.error({ msg: "could not void reservation; the sweeper will release it", requestId, err: error });
+      this.logger.error({
+        msg: "could not void reservation; the sweeper will release it",
+        requestId,
+        err: error,
+      });
     }
   }
 
@@ -78,11 +93,18 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
     try {
       const outcome = await this.store.settle(record);
       if (outcome === "duplicate") {
-        this.logger.warn({ msg: "request already recorded; nothing charged again", requestId: record.requestId });
+        this.logger.warn({
+          msg: "request already recorded; nothing charged again",
+          requestId: record.requestId,
+        });
       }
       return outcome;
     } catch (error) {
-      this.logger.error({ msg: "database rejected the accounting record; spooling it", requestId: record.requestId, err: error });
+      this.logger.error({
+        msg: "database rejected the accounting record; spooling it",
+        requestId: record.requestId,
+        err: error,
+      });
       this.spool.save(record);
       return "spooled";
     }
@@ -106,9 +128,17 @@ export class AccountingService implements OnApplicationBootstrap, OnApplicationS
       try {
         const outcome = await this.store.settle(record);
         this.spool.remove(requestId);
-        this.logger.log({ msg: "wrote spooled accounting record", requestId, outcome });
+        this.logger.log({
+          msg: "wrote spooled accounting record",
+          requestId,
+          outcome,
+        });
       } catch (error) {
-        this.logger.warn({ msg: "database still unavailable for spooled records; will retry", requestId, err: error });
+        this.logger.warn({
+          msg: "database still unavailable for spooled records; will retry",
+          requestId,
+          err: error,
+        });
         return;
       }
     }

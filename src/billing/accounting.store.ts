@@ -1,6 +1,9 @@
 import { Injectable } from "@nestjs/common";
 
-import { SqlTransaction, WriteTransactionRunner } from "../database/write-transaction";
+import {
+  SqlTransaction,
+  WriteTransactionRunner,
+} from "../database/write-transaction";
 import { BalanceTransactionKind } from "./entities/balance-transaction.entity";
 import { ReservationStatus } from "./entities/credit-reservation.entity";
 import { RequestStatus } from "./entities/llm-request.entity";
@@ -10,7 +13,8 @@ import { RequestRecord } from "./request-record";
 /** Thrown inside the transaction to roll it back when the record was already written. */
 class AlreadyRecorded extends Error {}
 
-export type AdmissionResult = "admitted" | "insufficient_credit" | "duplicate_request_id";
+export type AdmissionResult =
+  "admitted" | "insufficient_credit" | "duplicate_request_id";
 
 export interface Admission {
   requestId: string;
@@ -34,56 +38,67 @@ export class AccountingStore {
 
   /** Holds credit for a request and claims its request id. Nothing is written unless both succeed. */
   async admit(admission: Admission): Promise<AdmissionResult> {
-    return this.transactions.run(async (tx) => {
-      if (admission.prepaid) {
-        const held = await tx.run(
-          `update providers set credit_reserved = credit_reserved + cast(? as bigint)
+    return this.transactions
+      .run(async (tx) => {
+        if (admission.prepaid) {
+          const held = await tx.run(
+            `update providers set credit_reserved = credit_reserved + cast(? as bigint)
            where id = ? and credit_balance - credit_reserved >= cast(? as bigint)`,
-          [admission.amount, admission.providerId, admission.amount],
-        );
-        if (held === 0) {
-          return "insufficient_credit";
+            [admission.amount, admission.providerId, admission.amount],
+          );
+          if (held === 0) {
+            return "insufficient_credit";
+          }
         }
-      }
 
-      const claimed = await tx.run(
-        `insert into credit_reservations (request_id, provider_id, client_id, amount, status, expires_at, created_at)
+        const claimed = await tx.run(
+          `insert into credit_reservations (request_id, provider_id, client_id, amount, status, expires_at, created_at)
          values (?, ?, ?, cast(? as bigint), ?, ?, ?) on conflict (request_id) do nothing`,
-        [
-          admission.requestId,
-          admission.providerId,
-          admission.clientId,
-          admission.amount,
-          ReservationStatus.Pending,
-          tx.time(admission.expiresAt),
-          tx.time(admission.now),
-        ],
-      );
-      if (claimed === 0) {
-        throw new DuplicateAdmission();
-      }
+          [
+            admission.requestId,
+            admission.providerId,
+            admission.clientId,
+            admission.amount,
+            ReservationStatus.Pending,
+            tx.time(admission.expiresAt),
+            tx.time(admission.now),
+          ],
+        );
+        if (claimed === 0) {
+          throw new DuplicateAdmission();
+        }
 
-      return "admitted";
-    }).catch((error: unknown) => {
-      if (error instanceof DuplicateAdmission) {
-        return "duplicate_request_id" as const;
-      }
-      throw error;
-    });
+        return "admitted";
+      })
+      .catch((error: unknown) => {
+        if (error instanceof DuplicateAdmission) {
+          return "duplicate_request_id" as const;
+        }
+        throw error;
+      });
   }
 
   /** Releases the hold of a request that never reached its provider. Returns false when nothing was pending. */
-  async void(requestId: string, providerId: number, now: Date): Promise<boolean> {
+  async void(
+    requestId: string,
+    providerId: number,
+    now: Date,
+  ): Promise<boolean> {
     return this.transactions.run(async (tx) => {
-      const held = await this.closeReservation(tx, requestId, ReservationStatus.Voided, now);
+      const held = await this.closeReservation(
+        tx,
+        requestId,
+        ReservationStatus.Voided,
+        now,
+      );
       if (held === null) {
         return false;
       }
       if (held > 0n) {
-        await tx.run(`update providers set credit_reserved = credit_reserved - cast(? as bigint) where id = ?`, [
-          held,
-          providerId,
-        ]);
+        await tx.run(
+          `update providers set credit_reserved = credit_reserved - cast(? as bigint) where id = ?`,
+          [held, providerId],
+        );
       }
       return true;
     });
@@ -97,8 +112,15 @@ export class AccountingStore {
   async settle(record: RequestRecord): Promise<"recorded" | "duplicate"> {
     try {
       await this.transactions.run(async (tx) => {
-        const held = await this.closeReservation(tx, record.requestId, ReservationStatus.Posted, new Date());
-        const shortfall = record.prepaid ? await this.debitProvider(tx, record, held ?? 0n) : 0n;
+        const held = await this.closeReservation(
+          tx,
+          record.requestId,
+          ReservationStatus.Posted,
+          new Date(),
+        );
+        const shortfall = record.prepaid
+          ? await this.debitProvider(tx, record, held ?? 0n)
+          : 0n;
 
         await this.insertRequest(tx, record, shortfall);
         await this.addToClientTotals(tx, record);
@@ -133,9 +155,10 @@ export class AccountingStore {
     }
 
     if (status === ReservationStatus.Posted) {
-      const existing = await tx.all<{ status: string }>(`select status from credit_reservations where request_id = ?`, [
-        requestId,
-      ]);
+      const existing = await tx.all<{ status: ReservationStatus }>(
+        `select status from credit_reservations where request_id = ?`,
+        [requestId],
+      );
       if (existing[0]?.status === ReservationStatus.Posted) {
         throw new AlreadyRecorded();
       }
@@ -148,8 +171,15 @@ export class AccountingStore {
    * Debits the cost from the balance and releases the hold. The debit never exceeds what this request held plus
    * the credit nobody holds, so the balance cannot go below zero; any remainder is returned as the shortfall.
    */
-  private async debitProvider(tx: SqlTransaction, record: RequestRecord, held: Nanos): Promise<Nanos> {
-    const rows = await tx.all<{ balance: string | number; reserved: string | number }>(
+  private async debitProvider(
+    tx: SqlTransaction,
+    record: RequestRecord,
+    held: Nanos,
+  ): Promise<Nanos> {
+    const rows = await tx.all<{
+      balance: string | number;
+      reserved: string | number;
+    }>(
       `select cast(credit_balance as text) as balance, cast(credit_reserved as text) as reserved
        from providers where id = ?${tx.forUpdate}`,
       [record.providerId],
@@ -171,14 +201,25 @@ export class AccountingStore {
       await tx.run(
         `insert into balance_transactions (provider_id, kind, amount, balance_after, request_id, created_at)
          values (?, ?, cast(? as bigint), cast(? as bigint), ?, ?)`,
-        [record.providerId, BalanceTransactionKind.Debit, -debit, balanceAfter, record.requestId, tx.time(new Date())],
+        [
+          record.providerId,
+          BalanceTransactionKind.Debit,
+          -debit,
+          balanceAfter,
+          record.requestId,
+          tx.time(new Date()),
+        ],
       );
     }
 
     return record.cost - debit;
   }
 
-  private async insertRequest(tx: SqlTransaction, record: RequestRecord, shortfall: Nanos): Promise<void> {
+  private async insertRequest(
+    tx: SqlTransaction,
+    record: RequestRecord,
+    shortfall: Nanos,
+  ): Promise<void> {
     const usage = record.usage;
     const inserted = await tx.run(
       `insert into llm_requests (request_id, client_id, token_id, provider_id, model_config_id, model, endpoint,
@@ -216,7 +257,10 @@ export class AccountingStore {
     }
   }
 
-  private async addToClientTotals(tx: SqlTransaction, record: RequestRecord): Promise<void> {
+  private async addToClientTotals(
+    tx: SqlTransaction,
+    record: RequestRecord,
+  ): Promise<void> {
     const usage = record.usage;
     await tx.run(
       `update clients set total_requests = total_requests + 1, total_prompt_tokens = total_prompt_tokens + ?,
@@ -234,7 +278,10 @@ export class AccountingStore {
     );
   }
 
-  private async addToDailyRollup(tx: SqlTransaction, record: RequestRecord): Promise<void> {
+  private async addToDailyRollup(
+    tx: SqlTransaction,
+    record: RequestRecord,
+  ): Promise<void> {
     const usage = record.usage;
     const failed = record.status === RequestStatus.Completed ? 0 : 1;
     const estimated = record.usageEstimated ? 1 : 0;

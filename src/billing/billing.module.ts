@@ -6,7 +6,12 @@ import { ReservationSweeper } from "./reservation-sweeper.service";
 import { SpoolService } from "./spool.service";
 
 @Module({
-  providers: [AccountingStore, AccountingService, SpoolService, ReservationSweeper],
+  providers: [
+    AccountingStore,
+    AccountingService,
+    SpoolService,
+    ReservationSweeper,
+  ],
   exports: [AccountingService, ReservationSweeper],
 })
 export class BillingModule {}

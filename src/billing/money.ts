@@ -23,7 +23,9 @@ export function costOf(parts: PricedTokens[]): Nanos {
   let scaled = 0n;
   for (const part of parts) {
     if (!Number.isSafeInteger(part.tokens) || part.tokens < 0) {
-      throw new RangeError(`token count must be a non-negative integer, got ${part.tokens}`);
+      throw new RangeError(
+        `token count must be a non-negative integer, got ${part.tokens}`,
+      );
     }
     scaled += BigInt(part.tokens) * part.pricePerMillion;
   }
@@ -38,7 +40,9 @@ export function costOf(parts: PricedTokens[]): Nanos {
 export function parseUsd(text: string): Nanos {
   const match = DECIMAL_USD.exec(text.trim());
   if (!match) {
-    throw new RangeError(`"${text}" is not a decimal USD amount with at most 9 decimals, such as 2.50`);
+    throw new RangeError(
+      `"${text}" is not a decimal USD amount with at most 9 decimals, such as 2.50`,
+    );
   }
 
   const whole = BigInt(match[1]);
@@ -52,7 +56,9 @@ export function formatUsd(amount: Nanos): string {
   const sign = amount < 0n ? "-" : "";
   const magnitude = amount < 0n ? -amount : amount;
   const whole = magnitude / NANOS_PER_USD;
-  const fraction = (magnitude % NANOS_PER_USD).toString().padStart(USD_DECIMALS, "0");
+  const fraction = (magnitude % NANOS_PER_USD)
+    .toString()
+    .padStart(USD_DECIMALS, "0");
 
   return `${sign}${whole}.${fraction}`;
 }

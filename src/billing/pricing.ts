@@ -7,16 +7,31 @@ import { ModelPrices, TokenUsage } from "./usage";
  * when the model has a reasoning price.
  */
 export function priceUsage(usage: TokenUsage, prices: ModelPrices): Nanos {
-  const cacheWrite5m = Math.max(0, usage.cacheWriteTokens - usage.cacheWrite1hTokens);
-  const uncachedInput = Math.max(0, usage.promptTokens - usage.cacheReadTokens - usage.cacheWriteTokens);
-  const reasoning = prices.reasoningPrice === null ? 0 : Math.min(usage.reasoningTokens, usage.completionTokens);
+  const cacheWrite5m = Math.max(
+    0,
+    usage.cacheWriteTokens - usage.cacheWrite1hTokens,
+  );
+  const uncachedInput = Math.max(
+    0,
+    usage.promptTokens - usage.cacheReadTokens - usage.cacheWriteTokens,
+  );
+  const reasoning =
+    prices.reasoningPrice === null
+      ? 0
+      : Math.min(usage.reasoningTokens, usage.completionTokens);
 
   return costOf([
     { tokens: uncachedInput, pricePerMillion: prices.inputPrice },
     { tokens: usage.cacheReadTokens, pricePerMillion: prices.cacheReadPrice },
     { tokens: cacheWrite5m, pricePerMillion: prices.cacheWritePrice },
-    { tokens: usage.cacheWrite1hTokens, pricePerMillion: prices.cacheWrite1hPrice },
-    { tokens: usage.completionTokens - reasoning, pricePerMillion: prices.outputPrice },
+    {
+      tokens: usage.cacheWrite1hTokens,
+      pricePerMillion: prices.cacheWrite1hPrice,
+    },
+    {
+      tokens: usage.completionTokens - reasoning,
+      pricePerMillion: prices.outputPrice,
+    },
     { tokens: reasoning, pricePerMillion: prices.reasoningPrice ?? 0n },
   ]);
 }
@@ -26,8 +41,17 @@ export function priceUsage(usage: TokenUsage, prices: ModelPrices): Nanos {
  * `outputTokens`: every input token at the dearest input-side price, every output token at the dearest
  * output-side price. Never less than {@link priceUsage} of any usage within those bounds.
  */
-export function worstCaseCost(inputTokens: number, outputTokens: number, prices: ModelPrices): Nanos {
-  const input = [prices.inputPrice, prices.cacheReadPrice, prices.cacheWritePrice, prices.cacheWrite1hPrice];
+export function worstCaseCost(
+  inputTokens: number,
+  outputTokens: number,
+  prices: ModelPrices,
+): Nanos {
+  const input = [
+    prices.inputPrice,
+    prices.cacheReadPrice,
+    prices.cacheWritePrice,
+    prices.cacheWrite1hPrice,
+  ];
   const output = [prices.outputPrice, prices.reasoningPrice ?? 0n];
 
   return costOf([

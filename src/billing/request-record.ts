@@ -34,11 +34,18 @@ export interface RequestRecord {
 export type SettleOutcome = "recorded" | "duplicate" | "spooled";
 
 export function serializeRecord(record: RequestRecord): string {
-  return JSON.stringify({ ...record, cost: record.cost.toString(), createdAt: record.createdAt.toISOString() });
+  return JSON.stringify({
+    ...record,
+    cost: record.cost.toString(),
+    createdAt: record.createdAt.toISOString(),
+  });
 }
 
 export function deserializeRecord(text: string): RequestRecord {
-  const raw = JSON.parse(text) as Omit<RequestRecord, "cost" | "createdAt"> & { cost: string; createdAt: string };
+  const raw = JSON.parse(text) as Omit<RequestRecord, "cost" | "createdAt"> & {
+    cost: string;
+    createdAt: string;
+  };
 
   return { ...raw, cost: BigInt(raw.cost), createdAt: new Date(raw.createdAt) };
 }

@@ -40,21 +40,29 @@ export class ReservationSweeper {
         const rows = await tx.all<{ provider_id: number; amount: string }>(
           `update credit_reservations set status = ?, settled_at = ? where request_id = ? and status = ?
            returning provider_id, cast(amount as text) as amount`,
-          [ReservationStatus.Voided, tx.time(now), requestId, ReservationStatus.Pending],
+          [
+            ReservationStatus.Voided,
+            tx.time(now),
+            requestId,
+            ReservationStatus.Pending,
+          ],
         );
         if (rows.length === 0) {
           return 0;
         }
-        await tx.run(`update providers set credit_reserved = credit_reserved - cast(? as bigint) where id = ?`, [
-          rows[0].amount,
-          rows[0].provider_id,
-        ]);
+        await tx.run(
+          `update providers set credit_reserved = credit_reserved - cast(? as bigint) where id = ?`,
+          [rows[0].amount, rows[0].provider_id],
+        );
         return 1;
       });
     }
 
     if (voided > 0) {
-      this.logger.warn({ msg: "voided expired credit reservations", count: voided });
+      this.logger.warn({
+        msg: "voided expired credit reservations",
+        count: voided,
+      });
     }
 
     return voided;

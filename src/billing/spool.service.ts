@@ -1,11 +1,25 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 
 import { Inject, Injectable, Logger } from "@nestjs/common";
 
 import { APP_CONFIG } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
-import { deserializeRecord, RequestRecord, serializeRecord } from "./request-record";
+import {
+  deserializeRecord,
+  RequestRecord,
+  serializeRecord,
+} from "./request-record";
 
 const SUFFIX = ".json";
 
@@ -51,7 +65,11 @@ export class SpoolService {
     try {
       return deserializeRecord(readFileSync(this.pathOf(requestId), "utf8"));
     } catch (error) {
-      this.logger.error({ msg: "unreadable spooled record left in place", requestId, err: error });
+      this.logger.error({
+        msg: "unreadable spooled record left in place",
+        requestId,
+        err: error,
+      });
       return null;
     }
   }

@@ -14,7 +14,13 @@ export class CliModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: CliModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(config), CryptoModule, ClientsModule, ProvidersModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule.forRoot(config),
+        CryptoModule,
+        ClientsModule,
+        ProvidersModule,
+      ],
       providers: [KeyRotationService],
     };
   }

@@ -23,7 +23,9 @@ export class KeyRotationService {
    */
   async rotate(): Promise<{ keyId: string; providers: number }> {
     const keyId = addMasterKey(this.config.secrets.file);
-    const ring = await KeyRing.create(loadSecretMaterial({ file: this.config.secrets.file }).masterKeys);
+    const ring = await KeyRing.create(
+      loadSecretMaterial({ file: this.config.secrets.file }).masterKeys,
+    );
 
     const em = this.em.fork();
     const providers = await em.transactional(async (tx) => {
@@ -31,7 +33,11 @@ export class KeyRotationService {
       for (const provider of rows) {
         const context = providerKeyContext(provider.id);
         const plaintext = this.keyRing.open(
-          { ciphertext: provider.apiKeyCiphertext!, nonce: provider.apiKeyNonce!, keyId: provider.apiKeyKeyId! },
+          {
+            ciphertext: provider.apiKeyCiphertext!,
+            nonce: provider.apiKeyNonce!,
+            keyId: provider.apiKeyKeyId!,
+          },
           context,
         );
         const sealed = ring.seal(plaintext, context);

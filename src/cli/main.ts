@@ -11,16 +11,24 @@ import { formatUsd, parseUsd } from "../billing/money";
 import { ClientStatus } from "../clients/entities/client.entity";
 import { ClientsService } from "../clients/clients.service";
 import { loadConfig } from "../config/load-config";
-import { BillingMode, ProviderKind } from "../providers/entities/provider.entity";
+import {
+  BillingMode,
+  ProviderKind,
+} from "../providers/entities/provider.entity";
 import { ProvidersService } from "../providers/providers.service";
 import { CliModule } from "./cli.module";
 import { KeyRotationService } from "./key-rotation.service";
 import { readSecret } from "./read-secret";
 
 /** Runs one command inside an application context that has applied migrations, then closes it. */
-async function withApp<T>(work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
+async function withApp<T>(
+  work: (app: INestApplicationContext) => Promise<T>,
+): Promise<T> {
   const config = loadConfig();
-  const app = await NestFactory.createApplicationContext(CliModule.register(config), { logger: ["error", "warn"] });
+  const app = await NestFactory.createApplicationContext(
+    CliModule.register(config),
+    { logger: ["error", "warn"] },
+  );
   try {
     return await work(app);
   } finally {
@@ -28,18 +36,28 @@ async function withApp<T>(work: (app: INestApplicationContext) => Promise<T>): P
   }
 }
 
-async function providerId(app: INestApplicationContext, name: string): Promise<number> {
+async function providerId(
+  app: INestApplicationContext,
+  name: string,
+): Promise<number> {
   const provider = await app.get(ProvidersService).findByName(name);
   if (!provider) {
-    throw new Error(`No provider named '${name}'. List them with: npm run cli -- provider list`);
+    throw new Error(
+      `No provider named '${name}'. List them with: npm run cli -- provider list`,
+    );
   }
   return provider.id;
 }
 
-async function clientId(app: INestApplicationContext, name: string): Promise<number> {
+async function clientId(
+  app: INestApplicationContext,
+  name: string,
+): Promise<number> {
   const client = await app.get(ClientsService).findByName(name);
   if (!client) {
-    throw new Error(`No client named '${name}'. List them with: npm run cli -- client list`);
+    throw new Error(
+      `No client named '${name}'. List them with: npm run cli -- client list`,
+    );
   }
   return client.id;
 }
@@ -52,7 +70,8 @@ const usd = (value: string) => {
   }
 };
 
-const signedUsd = (value: string) => (value.startsWith("-") ? -usd(value.slice(1)) : usd(value));
+const signedUsd = (value: string) =>
+  value.startsWith("-") ? -usd(value.slice(1)) : usd(value);
 
 const positiveInt = (value: string) => {
   const parsed = Number(value);
@@ -65,18 +84,32 @@ const positiveInt = (value: string) => {
 const actor = () => `cli:${userInfo().username}`;
 
 const program = new Command("llm-proxy")
-  .description("Set up llm-proxy: clients, tokens, providers, models and prepaid credit. Amounts are USD.")
+  .description(
+    "Set up llm-proxy: clients, tokens, providers, models and prepaid credit. Amounts are USD.",
+  )
   .showHelpAfterError();
 
-const client = program.command("client").description("Applications that call the proxy");
+const client = program
+  .command("client")
+  .description("Applications that call the proxy");
 
 client
   .command("create <name>")
   .description("Create a client")
-  .option("--models <names>", "comma-separated public model names it may call (default: all)")
+  .option(
+    "--models <names>",
+    "comma-separated public model names it may call (default: all)",
+  )
   .action(async (name: string, options: { models?: string }) => {
-    const models = options.models ? options.models.split(",").map((model) => model.trim()).filter(Boolean) : null;
-    const created = await withApp((app) => app.get(ClientsService).create(name, models));
+    const models = options.models
+      ? options.models
+          .split(",")
+          .map((model) => model.trim())
+          .filter(Boolean)
+      : null;
+    const created = await withApp((app) =>
+      app.get(ClientsService).create(name, models),
+    );
     console.log(`created client ${created.name} (id ${created.id})`);
   });
 
@@ -99,37 +132,62 @@ for (const [command, status] of [
 ] as const) {
   client
     .command(`${command} <name>`)
-    .description(`${command === "disable" ? "Refuse" : "Accept"} every token of a client`)
+    .description(
+      `${command === "disable" ? "Refuse" : "Accept"} every token of a client`,
+    )
     .action(async (name: string) => {
-      await withApp(async (app) => app.get(ClientsService).setStatus(await clientId(app, name), status));
+      await withApp(async (app) =>
+        app.get(ClientsService).setStatus(await clientId(app, name), status),
+      );
       console.log(`client ${name} is ${status}`);
     });
 }
 
-const token = program.command("token").description("Client tokens; a new token is printed once and never stored");
+const token = program
+  .command("token")
+  .description("Client tokens; a new token is printed once and never stored");
 
 token
   .command("create <client>")
   .description("Issue a token for a client")
   .option("--name <name>", "label for the token", "default")
   .option("--expires-days <days>", "expire after this many days", positiveInt)
-  .action(async (clientName: string, options: { name: string; expiresDays?: number }) => {
-    const expiresAt = options.expiresDays ? new Date(Date.now() + options.expiresDays * 86_400_000) : null;
-    const issued = await withApp(async (app) =>
-      app.get(ClientsService).issueToken(await clientId(app, clientName), options.name, expiresAt),
-    );
-    console.error(`token ${issued.displayPrefix}... (id ${issued.id}) for ${clientName}; it is shown only now:`);
-    console.log(issued.token);
-  });
+  .action(
+    async (
+      clientName: string,
+      options: { name: string; expiresDays?: number },
+    ) => {
+      const expiresAt = options.expiresDays
+        ? new Date(Date.now() + options.expiresDays * 86_400_000)
+        : null;
+      const issued = await withApp(async (app) =>
+        app
+          .get(ClientsService)
+          .issueToken(await clientId(app, clientName), options.name, expiresAt),
+      );
+      console.error(
+        `token ${issued.displayPrefix}... (id ${issued.id}) for ${clientName}; it is shown only now:`,
+      );
+      console.log(issued.token);
+    },
+  );
 
 token
   .command("list <client>")
   .description("List a client's tokens by display prefix")
   .action(async (clientName: string) => {
-    const rows = await withApp(async (app) => app.get(ClientsService).listTokens(await clientId(app, clientName)));
+    const rows = await withApp(async (app) =>
+      app.get(ClientsService).listTokens(await clientId(app, clientName)),
+    );
     for (const row of rows) {
-      const state = row.revokedAt ? "revoked" : row.expiresAt && row.expiresAt <= new Date() ? "expired" : "active";
-      console.log(`${row.id}\t${row.displayPrefix}...\t${row.name}\t${state}\texpires=${row.expiresAt?.toISOString() ?? "never"}`);
+      const state = row.revokedAt
+        ? "revoked"
+        : row.expiresAt && row.expiresAt <= new Date()
+          ? "expired"
+          : "active";
+      console.log(
+        `${row.id}\t${row.displayPrefix}...\t${row.name}\t${state}\texpires=${row.expiresAt?.toISOString() ?? "never"}`,
+      );
     }
   });
 
@@ -137,27 +195,61 @@ token
   .command("revoke <id>")
   .description("Revoke a token by id; it is refused from the next request on")
   .action(async (id: string) => {
-    const revoked = await withApp((app) => app.get(ClientsService).revokeToken(positiveInt(id)));
-    console.log(revoked ? `token ${id} revoked` : `token ${id} was already revoked`);
+    const revoked = await withApp((app) =>
+      app.get(ClientsService).revokeToken(positiveInt(id)),
+    );
+    console.log(
+      revoked ? `token ${id} revoked` : `token ${id} was already revoked`,
+    );
   });
 
-const provider = program.command("provider").description("Upstream APIs and their prepaid credit");
+const provider = program
+  .command("provider")
+  .description("Upstream APIs and their prepaid credit");
 
 provider
   .command("create <name>")
-  .description("Create a provider; its API key is read from standard input, or from --api-key-env")
-  .requiredOption("--base-url <url>", "base URL including the version path, e.g. https://api.openai.com/v1")
-  .addOption(new Option("--kind <kind>", "wire format").choices(Object.values(ProviderKind)).default(ProviderKind.OpenAi))
-  .addOption(new Option("--billing <mode>", "billing mode").choices(Object.values(BillingMode)).default(BillingMode.Postpaid))
-  .option("--api-key-env <variable>", "read the API key from this environment variable instead of standard input")
-  .option("--no-stream-options", "the provider rejects stream_options; stream usage is then estimated")
+  .description(
+    "Create a provider; its API key is read from standard input, or from --api-key-env",
+  )
+  .requiredOption(
+    "--base-url <url>",
+    "base URL including the version path, e.g. https://api.openai.com/v1",
+  )
+  .addOption(
+    new Option("--kind <kind>", "wire format")
+      .choices(Object.values(ProviderKind))
+      .default(ProviderKind.OpenAi),
+  )
+  .addOption(
+    new Option("--billing <mode>", "billing mode")
+      .choices(Object.values(BillingMode))
+      .default(BillingMode.Postpaid),
+  )
+  .option(
+    "--api-key-env <variable>",
+    "read the API key from this environment variable instead of standard input",
+  )
+  .option(
+    "--no-stream-options",
+    "the provider rejects stream_options; stream usage is then estimated",
+  )
   .action(
     async (
       name: string,
-      options: { baseUrl: string; kind: ProviderKind; billing: BillingMode; apiKeyEnv?: string; streamOptions: boolean },
+      options: {
+        baseUrl: string;
+        kind: ProviderKind;
+        billing: BillingMode;
+        apiKeyEnv?: string;
+        streamOptions: boolean;
+      },
     ) => {
       new URL(options.baseUrl);
-      const apiKey = await readSecret(`API key for ${name}: `, options.apiKeyEnv);
+      const apiKey = await readSecret(
+        `API key for ${name}: `,
+        options.apiKeyEnv,
+      );
       const created = await withApp((app) =>
         app.get(ProvidersService).create({
           name,
@@ -168,17 +260,29 @@ provider
           supportsStreamOptions: options.streamOptions,
         }),
       );
-      console.log(`created provider ${created.name} (id ${created.id}, ${created.billingMode}, key ...${created.apiKeyLast4})`);
+      console.log(
+        `created provider ${created.name} (id ${created.id}, ${created.billingMode}, key ...${created.apiKeyLast4})`,
+      );
     },
   );
 
 provider
   .command("set-key <name>")
-  .description("Replace a provider's API key, read from standard input or --api-key-env")
-  .option("--api-key-env <variable>", "read the API key from this environment variable")
+  .description(
+    "Replace a provider's API key, read from standard input or --api-key-env",
+  )
+  .option(
+    "--api-key-env <variable>",
+    "read the API key from this environment variable",
+  )
   .action(async (name: string, options: { apiKeyEnv?: string }) => {
-    const apiKey = await readSecret(`New API key for ${name}: `, options.apiKeyEnv);
-    await withApp(async (app) => app.get(ProvidersService).setApiKey(await providerId(app, name), apiKey));
+    const apiKey = await readSecret(
+      `New API key for ${name}: `,
+      options.apiKeyEnv,
+    );
+    await withApp(async (app) =>
+      app.get(ProvidersService).setApiKey(await providerId(app, name), apiKey),
+    );
     console.log(`API key of ${name} replaced (...${apiKey.slice(-4)})`);
   });
 
@@ -214,7 +318,9 @@ provider
 
 provider
   .command("adjust <name> <amount>")
-  .description("Correct prepaid credit by a signed amount (USD, e.g. -1.25); recorded in the ledger")
+  .description(
+    "Correct prepaid credit by a signed amount (USD, e.g. -1.25); recorded in the ledger",
+  )
   .requiredOption("--note <text>", "why, for the ledger")
   .action(async (name: string, amount: string, options: { note: string }) => {
     const balance = await withApp(async (app) =>
@@ -233,16 +339,33 @@ program
   .command("model")
   .description("Models and their prices")
   .command("add <provider> <public-name>")
-  .description("Serve a model through a provider; prices are USD per million tokens")
+  .description(
+    "Serve a model through a provider; prices are USD per million tokens",
+  )
   .requiredOption("--input <usd>", "input price", usd)
   .requiredOption("--output <usd>", "output price", usd)
   .option("--cache-read <usd>", "cached input price", usd)
   .option("--cache-write <usd>", "cache write price (default lifetime)", usd)
-  .option("--cache-write-1h <usd>", "cache write price (one hour lifetime)", usd)
-  .option("--reasoning <usd>", "reasoning price, when billed apart from output", usd)
-  .option("--upstream-name <name>", "model name sent to the provider (default: the public name)")
+  .option(
+    "--cache-write-1h <usd>",
+    "cache write price (one hour lifetime)",
+    usd,
+  )
+  .option(
+    "--reasoning <usd>",
+    "reasoning price, when billed apart from output",
+    usd,
+  )
+  .option(
+    "--upstream-name <name>",
+    "model name sent to the provider (default: the public name)",
+  )
   .option("--context-window <tokens>", "context window", positiveInt)
-  .option("--max-output <tokens>", "output limit, used to reserve prepaid credit", positiveInt)
+  .option(
+    "--max-output <tokens>",
+    "output limit, used to reserve prepaid credit",
+    positiveInt,
+  )
   .action(
     async (
       providerName: string,
@@ -274,7 +397,9 @@ program
           maxOutputTokens: options.maxOutput ?? null,
         }),
       );
-      console.log(`model ${model.publicName} added to ${providerName} (id ${model.id})`);
+      console.log(
+        `model ${model.publicName} added to ${providerName} (id ${model.id})`,
+      );
     },
   );
 
@@ -290,13 +415,19 @@ program
   .command("keys")
   .description("Master keys that seal provider API keys")
   .command("rotate")
-  .description("Add a new master key to the secrets file and re-encrypt every provider key with it")
+  .description(
+    "Add a new master key to the secrets file and re-encrypt every provider key with it",
+  )
   .action(async () => {
     const result = await withApp((app) => app.get(KeyRotationService).rotate());
-    console.log(`re-encrypted ${result.providers} provider keys under master key ${result.keyId}`);
+    console.log(
+      `re-encrypted ${result.providers} provider keys under master key ${result.keyId}`,
+    );
   });
 
 program.parseAsync().catch((error: unknown) => {
-  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(
+    `error: ${error instanceof Error ? error.message : String(error)}`,
+  );
   process.exitCode = 1;
 });

@@ -2,7 +2,10 @@
  * Reads a secret without it passing through argv: from the named environment variable when given, else from
  * standard input (all of it when piped; one line, not echoed, at a terminal).
  */
-export async function readSecret(prompt: string, envName?: string): Promise<string> {
+export async function readSecret(
+  prompt: string,
+  envName?: string,
+): Promise<string> {
   if (envName) {
     const value = process.env[envName];
     if (!value) {
@@ -11,7 +14,9 @@ export async function readSecret(prompt: string, envName?: string): Promise<stri
     return value.trim();
   }
 
-  const value = process.stdin.isTTY ? await readHiddenLine(prompt) : await readAll();
+  const value = process.stdin.isTTY
+    ? await readHiddenLine(prompt)
+    : await readAll();
   if (value.trim() === "") {
     throw new Error("No API key given on standard input");
   }

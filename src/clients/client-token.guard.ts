@@ -4,7 +4,9 @@ import { FastifyRequest } from "fastify";
 import { ClientPrincipal } from "./client-principal";
 import { TokenAuthenticator } from "./token-authenticator.service";
 
-export type AuthenticatedRequest = FastifyRequest & { principal: ClientPrincipal };
+export type AuthenticatedRequest = FastifyRequest & {
+  principal: ClientPrincipal;
+};
 
 /** Authenticates `/v1` calls by the client token in `Authorization: Bearer`. */
 @Injectable()
@@ -13,7 +15,9 @@ export class ClientTokenGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    request.principal = await this.authenticator.authenticate(bearerToken(request));
+    request.principal = await this.authenticator.authenticate(
+      bearerToken(request),
+    );
 
     return true;
   }

@@ -1,7 +1,11 @@
 import { Inject, Injectable } from "@nestjs/common";
 import { EntityManager } from "@mikro-orm/core";
 
-import { clientTokenDisplayPrefix, generateClientToken, hashClientToken } from "../crypto/client-token";
+import {
+  clientTokenDisplayPrefix,
+  generateClientToken,
+  hashClientToken,
+} from "../crypto/client-token";
 import { SECRET_MATERIAL } from "../crypto/crypto.module";
 import { SecretMaterial } from "../crypto/secrets-file";
 import { Client, ClientStatus } from "./entities/client.entity";
@@ -23,7 +27,10 @@ export class ClientsService {
     @Inject(SECRET_MATERIAL) private readonly secrets: SecretMaterial,
   ) {}
 
-  async create(name: string, allowedModels: string[] | null = null): Promise<Client> {
+  async create(
+    name: string,
+    allowedModels: string[] | null = null,
+  ): Promise<Client> {
     const em = this.em.fork();
     const client = em.create(Client, { name, allowedModels });
     await em.flush();
@@ -47,7 +54,11 @@ export class ClientsService {
   }
 
   /** Issues a new token; the returned token is the only copy. */
-  async issueToken(clientId: number, name: string, expiresAt: Date | null = null): Promise<IssuedToken> {
+  async issueToken(
+    clientId: number,
+    name: string,
+    expiresAt: Date | null = null,
+  ): Promise<IssuedToken> {
     const em = this.em.fork();
     const client = await em.findOneOrFail(Client, clientId);
     const token = generateClientToken();
@@ -55,7 +66,9 @@ export class ClientsService {
       client,
       name,
       expiresAt,
-      tokenHash: hashClientToken(token, this.secrets.tokenPepper).toString("hex"),
+      tokenHash: hashClientToken(token, this.secrets.tokenPepper).toString(
+        "hex",
+      ),
       displayPrefix: clientTokenDisplayPrefix(token),
     });
     await em.flush();
@@ -64,7 +77,9 @@ export class ClientsService {
   }
 
   async listTokens(clientId: number): Promise<ClientToken[]> {
-    return this.em.fork().find(ClientToken, { client: clientId }, { orderBy: { id: "asc" } });
+    return this.em
+      .fork()
+      .find(ClientToken, { client: clientId }, { orderBy: { id: "asc" } });
   }
 
   /** Revokes a token at once; returns false when it was already revoked. */

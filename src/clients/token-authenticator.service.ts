@@ -1,7 +1,11 @@
 import { Inject, Injectable } from "@nestjs/common";
 
 import { unauthorized } from "../common/proxy-error";
-import { hashClientToken, hashesEqual, isWellFormedClientToken } from "../crypto/client-token";
+import {
+  hashClientToken,
+  hashesEqual,
+  isWellFormedClientToken,
+} from "../crypto/client-token";
 import { SECRET_MATERIAL } from "../crypto/crypto.module";
 import { SecretMaterial } from "../crypto/secrets-file";
 import { WriteTransactionRunner } from "../database/write-transaction";
@@ -13,7 +17,7 @@ interface TokenRow {
   token_hash: string;
   client_id: number;
   client_name: string;
-  client_status: string;
+  client_status: ClientStatus;
   allowed_models: string | string[] | null;
   expires_at: number | string | Date | null;
   revoked_at: number | string | Date | null;
@@ -31,7 +35,10 @@ export class TokenAuthenticator {
     @Inject(SECRET_MATERIAL) private readonly secrets: SecretMaterial,
   ) {}
 
-  async authenticate(token: string | undefined, now = new Date()): Promise<ClientPrincipal> {
+  async authenticate(
+    token: string | undefined,
+    now = new Date(),
+  ): Promise<ClientPrincipal> {
     if (!token) {
       throw unauthorized(
         "Missing client token. Send it as 'Authorization: Bearer lpx_...'.",
@@ -39,7 +46,9 @@ export class TokenAuthenticator {
       );
     }
     if (!isWellFormedClientToken(token)) {
-      throw unauthorized("Invalid client token: it is not an llm-proxy token (lpx_...) or its checksum is wrong.");
+      throw unauthorized(
+        "Invalid client token: it is not an llm-proxy token (lpx_...) or its checksum is wrong.",
+      );
     }
 
     const digest = hashClientToken(token, this.secrets.tokenPepper);
@@ -76,7 +85,13 @@ export class TokenAuthenticator {
 }
 
 function toDate(value: number | string | Date): Date {
-  return value instanceof Date ? value : new Date(typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value);
+  return value instanceof Date
+    ? value
+    : new Date(
+        typeof value === "string" && /^\d+$/.test(value)
+          ? Number(value)
+          : value,
+      );
 }
 
 /** SQLite returns the JSON column as text, PostgreSQL as a parsed value. */
@@ -84,5 +99,7 @@ function parseAllowedModels(value: string | string[] | null): string[] | null {
   if (value === null) {
     return null;
   }
-  return typeof value === "string" ? (JSON.parse(value) as string[] | null) : value;
+  return typeof value === "string"
+    ? (JSON.parse(value) as string[] | null)
+    : value;
 }

@@ -1,4 +1,10 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from "@nestjs/common";
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  Logger,
+} from "@nestjs/common";
 import { FastifyReply, FastifyRequest } from "fastify";
 
 import { ProxyError } from "./proxy-error";
@@ -28,12 +34,26 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return;
     }
 
-    const body = request.url.startsWith("/v1/") ? error.toBody() : nestBody(error, request.id);
-    void reply.status(error.status).headers({ ...error.headers, "x-request-id": request.id }).send(body);
+    const body = request.url.startsWith("/v1/")
+      ? error.toBody()
+      : nestBody(error, request.id);
+    void reply
+      .status(error.status)
+      .headers({ ...error.headers, "x-request-id": request.id })
+      .send(body);
   }
 
-  private log(error: ProxyError, exception: unknown, request: FastifyRequest): void {
-    const entry = { msg: "request failed", requestId: request.id, status: error.status, code: error.code };
+  private log(
+    error: ProxyError,
+    exception: unknown,
+    request: FastifyRequest,
+  ): void {
+    const entry = {
+      msg: "request failed",
+      requestId: request.id,
+      status: error.status,
+      code: error.code,
+    };
     if (error.status >= 500 && !(exception instanceof ProxyError)) {
       this.logger.error({ ...entry, err: exception });
     } else if (error.logLevel === "error") {
@@ -47,7 +67,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
 }
 
 /** Maps Nest, Fastify and unknown errors onto one shape. */
-export function toProxyError(exception: unknown, requestId: string): ProxyError {
+export function toProxyError(
+  exception: unknown,
+  requestId: string,
+): ProxyError {
   if (exception instanceof ProxyError) {
     return exception;
   }
@@ -57,16 +80,22 @@ export function toProxyError(exception: unknown, requestId: string): ProxyError 
   }
 
   const fastifyError = exception as FastifyLikeError;
-  if (typeof fastifyError?.statusCode === "number" && fastifyError.statusCode < 500) {
+  if (
+    typeof fastifyError?.statusCode === "number" &&
+    fastifyError.statusCode < 500
+  ) {
     return fromFastifyError(fastifyError);
   }
 
-  return new ProxyError(`Internal error. Quote request id ${requestId} when reporting it.`, {
-    status: 500,
-    type: "server_error",
-    code: "internal_error",
-    logLevel: "error",
-  });
+  return new ProxyError(
+    `Internal error. Quote request id ${requestId} when reporting it.`,
+    {
+      status: 500,
+      type: "server_error",
+      code: "internal_error",
+      logLevel: "error",
+    },
+  );
 }
 
 /**
@@ -89,7 +118,12 @@ function fromHttpException(exception: HttpException): ProxyError {
 
   return new ProxyError(message, {
     status,
-    type: status === 401 ? "authentication_error" : status === 404 ? "not_found_error" : "invalid_request_error",
+    type:
+      status === 401
+        ? "authentication_error"
+        : status === 404
+          ? "not_found_error"
+          : "invalid_request_error",
     code: status === 404 ? "not_found" : "invalid_request",
   });
 }
@@ -98,23 +132,32 @@ function fromFastifyError(error: FastifyLikeError): ProxyError {
   switch (error.code) {
     case "FST_ERR_CTP_INVALID_JSON_BODY":
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return new ProxyError(`The request body is not valid JSON (${error.message ?? "parse error"}).`, {
-        status: 400,
-        type: "invalid_request_error",
-        code: "invalid_json",
-      });
+      return new ProxyError(
+        `The request body is not valid JSON (${error.message ?? "parse error"}).`,
+        {
+          status: 400,
+          type: "invalid_request_error",
+          code: "invalid_json",
+        },
+      );
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return new ProxyError("The request body is larger than this proxy accepts (server.bodyLimitBytes).", {
-        status: 413,
-        type: "invalid_request_error",
-        code: "request_too_large",
-      });
+      return new ProxyError(
+        "The request body is larger than this proxy accepts (server.bodyLimitBytes).",
+        {
+          status: 413,
+          type: "invalid_request_error",
+          code: "request_too_large",
+        },
+      );
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return new ProxyError("Send the request body as JSON with 'Content-Type: application/json'.", {
-        status: 415,
-        type: "invalid_request_error",
-        code: "unsupported_media_type",
-      });
+      return new ProxyError(
+        "Send the request body as JSON with 'Content-Type: application/json'.",
+        {
+          status: 415,
+          type: "invalid_request_error",
+          code: "unsupported_media_type",
+        },
+      );
     default:
       return new ProxyError(error.message ?? "Bad request", {
         status: error.statusCode ?? 400,
@@ -126,13 +169,22 @@ function fromFastifyError(error: FastifyLikeError): ProxyError {
 
 function messageOf(exception: HttpException): string {
   const response = exception.getResponse();
-  if (typeof response === "object" && response !== null && "message" in response) {
-    const message = (response as { message: unknown }).message;
+  if (
+    typeof response === "object" &&
+    response !== null &&
+    "message" in response
+  ) {
+    const message: unknown = response.message;
     return Array.isArray(message) ? message.join("; ") : String(message);
   }
   return exception.message;
 }
 
 function nestBody(error: ProxyError, requestId: string) {
-  return { statusCode: error.status, error: error.code, message: error.message, requestId };
+  return {
+    statusCode: error.status,
+    error: error.code,
+    message: error.message,
+    requestId,
+  };
 }

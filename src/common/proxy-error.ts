@@ -47,12 +47,32 @@ export class ProxyError extends Error {
   }
 
   toBody() {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+    return {
+      error: {
+        message: this.message,
+        type: this.type,
+        param: this.param,
+        code: this.code,
+      },
+    };
   }
 }
 
-export const invalidRequest = (message: string, code: string, param: string | null = null) =>
-  new ProxyError(message, { status: HttpStatus.BAD_REQUEST, type: "invalid_request_error", code, param });
+export const invalidRequest = (
+  message: string,
+  code: string,
+  param: string | null = null,
+) =>
+  new ProxyError(message, {
+    status: HttpStatus.BAD_REQUEST,
+    type: "invalid_request_error",
+    code,
+    param,
+  });
 
 export const unauthorized = (message: string, code = "invalid_api_key") =>
-  new ProxyError(message, { status: HttpStatus.UNAUTHORIZED, type: "authentication_error", code });
+  new ProxyError(message, {
+    status: HttpStatus.UNAUTHORIZED,
+    type: "authentication_error",
+    code,
+  });

@@ -30,6 +30,8 @@ export function assignRequestId(request: IncomingMessage): string {
 }
 
 /** Returns the unacceptable X-Request-Id the caller sent, if any. */
-export function rejectedRequestId(request: IncomingMessage): string | undefined {
+export function rejectedRequestId(
+  request: IncomingMessage,
+): string | undefined {
   return (request as RawRequest)[REJECTED_REQUEST_ID];
 }

@@ -74,7 +74,9 @@ export const configSchema = z
       .default({} as never),
     logging: z
       .object({
-        level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+        level: z
+          .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+          .default("info"),
       })
       .strict()
       .default({} as never),

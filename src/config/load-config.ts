@@ -27,7 +27,10 @@ const ENV_OVERRIDES: Record<string, string> = {
  * Builds the configuration: `config/default.yaml`, then the file named by LLM_PROXY_CONFIG, then environment
  * variables. Fails fast with the dotted name of every invalid value.
  */
-export function loadConfig(env: Env = process.env, configDir = resolve(process.cwd(), "config")): AppConfig {
+export function loadConfig(
+  env: Env = process.env,
+  configDir = resolve(process.cwd(), "config"),
+): AppConfig {
   const merged: Record<string, unknown> = {};
 
   mergeInto(merged, readYaml(resolve(configDir, "default.yaml")));
@@ -80,20 +83,34 @@ function applyEnv(target: Record<string, unknown>, env: Env): void {
       setPath(target, "database.url", databaseUrl);
     } else {
       setPath(target, "database.url", null);
-      setPath(target, "database.sqlitePath", databaseUrl.replace(/^sqlite:(\/\/)?/, ""));
+      setPath(
+        target,
+        "database.sqlitePath",
+        databaseUrl.replace(/^sqlite:(\/\/)?/, ""),
+      );
     }
   }
 
   if (env.LLM_PROXY_DEMO !== undefined) {
-    setPath(target, "demo.enabled", env.LLM_PROXY_DEMO === "1" || env.LLM_PROXY_DEMO === "true");
+    setPath(
+      target,
+      "demo.enabled",
+      env.LLM_PROXY_DEMO === "1" || env.LLM_PROXY_DEMO === "true",
+    );
   }
 }
 
 function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`).join("; ");
+  return error.issues
+    .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
+    .join("; ");
 }
 
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+function setPath(
+  target: Record<string, unknown>,
+  path: string,
+  value: unknown,
+): void {
   const keys = path.split(".");
   let node = target;
   for (const key of keys.slice(0, -1)) {
@@ -106,7 +123,10 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   node[keys[keys.length - 1]] = value;
 }
 
-function mergeInto(target: Record<string, unknown>, source: Record<string, unknown>): void {
+function mergeInto(
+  target: Record<string, unknown>,
+  source: Record<string, unknown>,
+): void {
   for (const [key, value] of Object.entries(source)) {
     const existing = target[key];
     if (isPlainObject(value) && isPlainObject(existing)) {

@@ -25,7 +25,8 @@ export const SECRET_MATERIAL = Symbol("SECRET_MATERIAL");
     {
       provide: KeyRing,
       inject: [SECRET_MATERIAL],
-      useFactory: (secrets: SecretMaterial) => KeyRing.create(secrets.masterKeys),
+      useFactory: (secrets: SecretMaterial) =>
+        KeyRing.create(secrets.masterKeys),
     },
   ],
   exports: [SECRET_MATERIAL, KeyRing],

@@ -1,4 +1,11 @@
-import { DynamicModule, Global, Inject, Injectable, Module, OnModuleInit } from "@nestjs/common";
+import {
+  DynamicModule,
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  OnModuleInit,
+} from "@nestjs/common";
 import { MikroORM } from "@mikro-orm/core";
 import { MikroOrmModule } from "@mikro-orm/nestjs";
 
@@ -17,7 +24,9 @@ class MigrateOnStart implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    await runMigrations(this.orm, { backup: this.config.database.backupBeforeMigrate });
+    await runMigrations(this.orm, {
+      backup: this.config.database.backupBeforeMigrate,
+    });
   }
 }
 
@@ -30,7 +39,9 @@ export class DatabaseModule {
 
     return {
       module: DatabaseModule,
-      imports: [MikroOrmModule.forRoot({ ...options, registerRequestContext: false })],
+      imports: [
+        MikroOrmModule.forRoot({ ...options, registerRequestContext: false }),
+      ],
       providers: [MigrateOnStart, WriteTransactionRunner],
       exports: [WriteTransactionRunner],
     };

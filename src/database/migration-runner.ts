@@ -6,17 +6,18 @@ import { MigrationObject, MikroORM } from "@mikro-orm/core";
 import { Migration } from "@mikro-orm/migrations";
 import { EntityManager } from "@mikro-orm/knex";
 
-import { POSTGRESQL_MIGRATIONS, SQLITE_MIGRATIONS } from "../../migrations";
-
 const CHECKSUM_TABLE = "schema_migration_checksums";
 const logger = new Logger("Migrations");
 
 /** Raised when the database cannot be used by this build: newer schema, or an applied migration changed. */
 export class SchemaMismatchError extends Error {}
 
-/** Migrations for the dialect of the given ORM instance. */
+/** Migrations the ORM instance was configured with: the list for its dialect. */
 export function migrationsFor(orm: MikroORM): MigrationObject[] {
-  return isSqlite(orm) ? SQLITE_MIGRATIONS : POSTGRESQL_MIGRATIONS;
+  const list = orm.config.get("migrations").migrationsList ?? [];
+  return list.filter(
+    (entry): entry is MigrationObject => "name" in entry && "class" in entry,
+  );
 }
 
 export function isSqlite(orm: MikroORM): boolean {
@@ -28,9 +29,17 @@ export function isSqlite(orm: MikroORM): boolean {
  * whose applied SQL no longer matches the code; backs a SQLite file up before changing it; records a SHA-256 of
  * every applied migration's SQL.
  */
-export async function runMigrations(orm: MikroORM, options: { backup: boolean }): Promise<string[]> {
+export async function runMigrations(
+  orm: MikroORM,
+  options: { backup: boolean },
+): Promise<string[]> {
   const em = orm.em.fork() as EntityManager;
   const known = migrationsFor(orm);
+  if (known.length === 0) {
+    throw new SchemaMismatchError(
+      `This build has no migrations for ${orm.config.get("driver")?.name ?? "this database"}; use SQLite.`,
+    );
+  }
 
   await ensureChecksumTable(em);
   await withMigrationLock(orm, async () => {
@@ -63,7 +72,11 @@ export async function runMigrations(orm: MikroORM, options: { backup: boolean })
   return applied;
 }
 
-async function verifyApplied(orm: MikroORM, em: EntityManager, known: MigrationObject[]): Promise<void> {
+async function verifyApplied(
+  orm: MikroORM,
+  em: EntityManager,
+  known: MigrationObject[],
+): Promise<void> {
   const migrator = orm.getMigrator();
   const executed = await migrator.getExecutedMigrations();
   const knownNames = new Set(known.map((migration) => migration.name));
@@ -76,9 +89,11 @@ async function verifyApplied(orm: MikroORM, em: EntityManager, known: MigrationO
     );
   }
 
-  const stored = await em.getConnection().execute<{ name: string; checksum: string }[]>(
-    `select name, checksum from ${CHECKSUM_TABLE}`,
-  );
+  const stored = await em
+    .getConnection()
+    .execute<{ name: string; checksum: string }[]>(
+      `select name, checksum from ${CHECKSUM_TABLE}`,
+    );
   const storedByName = new Map(stored.map((row) => [row.name, row.checksum]));
 
   for (const row of executed) {
@@ -95,24 +110,39 @@ async function verifyApplied(orm: MikroORM, em: EntityManager, known: MigrationO
   }
 }
 
-async function recordChecksum(orm: MikroORM, em: EntityManager, known: MigrationObject[], name: string) {
+async function recordChecksum(
+  orm: MikroORM,
+  em: EntityManager,
+  known: MigrationObject[],
+  name: string,
+) {
   await insertChecksum(em, name, await checksumOf(orm, known, name));
 }
 
-async function insertChecksum(em: EntityManager, name: string, checksum: string): Promise<void> {
+async function insertChecksum(
+  em: EntityManager,
+  name: string,
+  checksum: string,
+): Promise<void> {
   await em
     .getConnection()
-    .execute(`insert into ${CHECKSUM_TABLE} (name, checksum) values (?, ?) on conflict (name) do nothing`, [
-      name,
-      checksum,
-    ]);
+    .execute(
+      `insert into ${CHECKSUM_TABLE} (name, checksum) values (?, ?) on conflict (name) do nothing`,
+      [name, checksum],
+    );
 }
 
 /** SHA-256 of the SQL a migration's `up` produces, which is what the database actually ran. */
-export async function checksumOf(orm: MikroORM, known: MigrationObject[], name: string): Promise<string> {
+export async function checksumOf(
+  orm: MikroORM,
+  known: MigrationObject[],
+  name: string,
+): Promise<string> {
   const entry = known.find((migration) => migration.name === name);
   if (!entry) {
-    throw new SchemaMismatchError(`Migration ${name} is not part of this build`);
+    throw new SchemaMismatchError(
+      `Migration ${name} is not part of this build`,
+    );
   }
 
   const MigrationClass = entry.class as new (...args: unknown[]) => Migration;
@@ -120,7 +150,7 @@ export async function checksumOf(orm: MikroORM, known: MigrationObject[], name: 
   await migration.up();
   const sql = migration
     .getQueries()
-    .map((query) => String(query))
+    .map((query) => (typeof query === "string" ? query : query.toQuery()))
     .join(";\n");
   migration.reset();
 
@@ -130,14 +160,19 @@ export async function checksumOf(orm: MikroORM, known: MigrationObject[], name: 
 async function ensureChecksumTable(em: EntityManager): Promise<void> {
   await em
     .getConnection()
-    .execute(`create table if not exists ${CHECKSUM_TABLE} (name varchar(255) primary key, checksum char(64) not null)`);
+    .execute(
+      `create table if not exists ${CHECKSUM_TABLE} (name varchar(255) primary key, checksum char(64) not null)`,
+    );
 }
 
 /**
  * Serialises migration work between processes starting at once: a PostgreSQL advisory lock, or on SQLite an
  * immediate transaction that holds the write lock while the migrator reads what is applied.
  */
-async function withMigrationLock<T>(orm: MikroORM, work: () => Promise<T>): Promise<T> {
+async function withMigrationLock<T>(
+  orm: MikroORM,
+  work: () => Promise<T>,
+): Promise<T> {
   const connection = (orm.em as EntityManager).getConnection();
   if (isSqlite(orm)) {
     // SQLite's migrator runs its own transaction, and a second process simply waits on the busy timeout and then
@@ -161,7 +196,9 @@ async function backupSqlite(orm: MikroORM, em: EntityManager): Promise<void> {
   }
 
   const target = `${path}.backup-${new Date().toISOString().replace(/[:.]/g, "-")}`;
-  await em.getConnection().execute(`vacuum into '${target.replace(/'/g, "''")}'`);
+  await em
+    .getConnection()
+    .execute(`vacuum into '${target.replace(/'/g, "''")}'`);
   chmodSync(target, 0o600);
   logger.log({ msg: "backed up database before migrating", backup: target });
 }

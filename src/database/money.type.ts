@@ -5,16 +5,22 @@ import { Platform, Type } from "@mikro-orm/core";
  * precision above 2^53, so the column is read as text there and parsed exactly.
  */
 export class MoneyType extends Type<bigint | null, string | null> {
-  override convertToDatabaseValue(value: bigint | string | number | null | undefined): string | null {
+  override convertToDatabaseValue(
+    value: bigint | string | number | null | undefined,
+  ): string | null {
     return value === null || value === undefined ? null : String(value);
   }
 
-  override convertToJSValue(value: bigint | string | number | null | undefined): bigint | null {
+  override convertToJSValue(
+    value: bigint | string | number | null | undefined,
+  ): bigint | null {
     return value === null || value === undefined ? null : BigInt(value);
   }
 
   override convertToJSValueSQL(key: string, platform: Platform): string {
-    return platform.constructor.name.includes("Sqlite") ? `cast(${key} as text)` : key;
+    return platform.constructor.name.includes("Sqlite")
+      ? `cast(${key} as text)`
+      : key;
   }
 
   override getColumnType(): string {

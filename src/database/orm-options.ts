@@ -46,7 +46,10 @@ export function buildOrmOptions(config: AppConfig): Options {
       ...common,
       driver: PostgreSqlDriver,
       clientUrl: config.database.url,
-      migrations: { ...common.migrations, migrationsList: POSTGRESQL_MIGRATIONS },
+      migrations: {
+        ...common.migrations,
+        migrationsList: POSTGRESQL_MIGRATIONS,
+      },
     };
   }
 
@@ -60,8 +63,10 @@ export function buildOrmOptions(config: AppConfig): Options {
     pool: {
       min: 1,
       max: 1,
-      afterCreate: (connection: SqliteHandle, done: (error: Error | null, connection: unknown) => void) =>
-        connection.exec(pragmas, (error) => done(error, connection)),
+      afterCreate: (
+        connection: SqliteHandle,
+        done: (error: Error | null, connection: unknown) => void,
+      ) => connection.exec(pragmas, (error) => done(error, connection)),
     },
   };
 }

@@ -5,7 +5,8 @@ import { EntityManager } from "@mikro-orm/knex";
 import { isSqlite } from "./migration-runner";
 
 /** Positional parameters; bigints are sent as decimal strings so no driver rounds them through a double. */
-export type SqlParam = string | number | bigint | boolean | null | Date | Buffer;
+export type SqlParam =
+  string | number | bigint | boolean | null | Date | Buffer;
 
 /** Statements of one write transaction. Placeholders are `?` on every dialect. */
 export interface SqlTransaction {
@@ -20,12 +21,23 @@ export interface SqlTransaction {
 }
 
 interface SqliteConnection {
-  run(sql: string, params: unknown[], callback: (this: { changes: number }, error: Error | null) => void): void;
-  all(sql: string, params: unknown[], callback: (error: Error | null, rows: unknown[]) => void): void;
+  run(
+    sql: string,
+    params: unknown[],
+    callback: (this: { changes: number }, error: Error | null) => void,
+  ): void;
+  all(
+    sql: string,
+    params: unknown[],
+    callback: (error: Error | null, rows: unknown[]) => void,
+  ): void;
 }
 
 interface PgConnection {
-  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  query(
+    sql: string,
+    params?: unknown[],
+  ): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
 
 interface KnexClient {
@@ -113,17 +125,23 @@ function sqliteTransaction(connection: SqliteConnection): SqlTransaction {
     forUpdate: "",
     all: <T>(sql: string, params: SqlParam[] = []) =>
       new Promise<T[]>((resolve, reject) => {
-        connection.all(sql, toDriverParams(params), (error, rows) => (error ? reject(error) : resolve(rows as T[])));
+        connection.all(sql, toDriverParams(params), (error, rows) =>
+          error ? reject(error) : resolve(rows as T[]),
+        );
       }),
     run: (sql: string, params: SqlParam[] = []) =>
       new Promise<number>((resolve, reject) => {
-        connection.run(sql, toDriverParams(params), function (this: { changes: number }, error) {
-          if (error) {
-            reject(error);
-          } else {
-            resolve(this.changes);
-          }
-        });
+        connection.run(
+          sql,
+          toDriverParams(params),
+          function (this: { changes: number }, error) {
+            if (error) {
+              reject(error);
+            } else {
+              resolve(this.changes);
+            }
+          },
+        );
       }),
   };
 }
@@ -149,5 +167,7 @@ function pgTransaction(connection: PgConnection): SqlTransaction {
 }
 
 function pgParams(params: SqlParam[]): unknown[] {
-  return params.map((value) => (typeof value === "bigint" ? value.toString() : value));
+  return params.map((value) =>
+    typeof value === "bigint" ? value.toString() : value,
+  );
 }

@@ -1,7 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from "@nestjs/common";
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from "@nestjs/common";
 import { EntityManager } from "@mikro-orm/core";
 
 import { parseUsd } from "../billing/money";
@@ -10,7 +16,11 @@ import { ClientsService } from "../clients/clients.service";
 import { TokenAuthenticator } from "../clients/token-authenticator.service";
 import { APP_CONFIG } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
-import { BillingMode, Provider, ProviderKind } from "../providers/entities/provider.entity";
+import {
+  BillingMode,
+  Provider,
+  ProviderKind,
+} from "../providers/entities/provider.entity";
 import { ProvidersService } from "../providers/providers.service";
 import { DemoUpstream } from "./demo-upstream";
 
@@ -23,7 +33,9 @@ const DEMO_MODEL = "demo-model";
  * client exist. The client's token is written once to a file readable only by this user, never to the log.
  */
 @Injectable()
-export class DemoSeeder implements OnApplicationBootstrap, OnApplicationShutdown {
+export class DemoSeeder
+  implements OnApplicationBootstrap, OnApplicationShutdown
+{
   private readonly logger = new Logger(DemoSeeder.name);
   private upstream: DemoUpstream | null = null;
 
@@ -43,7 +55,9 @@ export class DemoSeeder implements OnApplicationBootstrap, OnApplicationShutdown
   async onApplicationBootstrap(): Promise<void> {
     this.upstream = await DemoUpstream.start();
     const provider = await this.ensureProvider(this.upstream.baseUrl);
-    const client = (await this.clients.findByName(DEMO_CLIENT)) ?? (await this.clients.create(DEMO_CLIENT));
+    const client =
+      (await this.clients.findByName(DEMO_CLIENT)) ??
+      (await this.clients.create(DEMO_CLIENT));
     await this.ensureToken(client.id);
 
     this.logger.log({

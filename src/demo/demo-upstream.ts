@@ -1,5 +1,10 @@
 import { once } from "node:events";
-import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
+import {
+  createServer,
+  IncomingMessage,
+  Server,
+  ServerResponse,
+} from "node:http";
 import { AddressInfo } from "node:net";
 
 /**
@@ -11,7 +16,9 @@ export class DemoUpstream {
   private constructor(private readonly server: Server) {}
 
   static async start(): Promise<DemoUpstream> {
-    const server = createServer((request, response) => void handle(request, response));
+    const server = createServer(
+      (request, response) => void handle(request, response),
+    );
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
     return new DemoUpstream(server);
@@ -28,9 +35,19 @@ export class DemoUpstream {
   }
 }
 
-async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function handle(
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   if (request.method !== "POST" || request.url !== "/v1/chat/completions") {
-    sendJson(response, 404, { error: { message: "Unknown route", type: "invalid_request_error", param: null, code: null } });
+    sendJson(response, 404, {
+      error: {
+        message: "Unknown route",
+        type: "invalid_request_error",
+        param: null,
+        code: null,
+      },
+    });
     return;
   }
 
@@ -45,11 +62,20 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
     stream_options?: { include_usage?: boolean };
   };
 
-  const lastUser = [...body.messages].reverse().find((message) => message.role === "user");
-  const prompt = typeof lastUser?.content === "string" ? lastUser.content : "your message";
-  const words = `This is the llm-proxy demo stand-in, not a real model. You said: ${prompt}`.split(" ");
+  const lastUser = [...body.messages]
+    .reverse()
+    .find((message) => message.role === "user");
+  const prompt =
+    typeof lastUser?.content === "string" ? lastUser.content : "your message";
+  const words =
+    `This is the llm-proxy demo stand-in, not a real model. You said: ${prompt}`.split(
+      " ",
+    );
   const usage = {
-    prompt_tokens: body.messages.reduce((sum, message) => sum + String(message.content).split(/\s+/).length + 3, 3),
+    prompt_tokens: body.messages.reduce(
+      (sum, message) => sum + String(message.content).split(/\s+/).length + 3,
+      3,
+    ),
     completion_tokens: words.length,
     total_tokens: 0,
   };
@@ -64,19 +90,49 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
       object: "chat.completion",
       created,
       model: body.model,
-      choices: [{ index: 0, finish_reason: "stop", logprobs: null, message: { role: "assistant", content: words.join(" "), refusal: null } }],
+      choices: [
+        {
+          index: 0,
+          finish_reason: "stop",
+          logprobs: null,
+          message: {
+            role: "assistant",
+            content: words.join(" "),
+            refusal: null,
+          },
+        },
+      ],
       usage,
     });
     return;
   }
 
-  response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  response.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+  });
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
     `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, choices, ...extra })}\n\n`;
 
-  response.write(chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]));
+  response.write(
+    chunk([
+      {
+        index: 0,
+        delta: { role: "assistant", content: "" },
+        finish_reason: null,
+      },
+    ]),
+  );
   for (const [index, word] of words.entries()) {
-    response.write(chunk([{ index: 0, delta: { content: index === 0 ? word : ` ${word}` }, finish_reason: null }]));
+    response.write(
+      chunk([
+        {
+          index: 0,
+          delta: { content: index === 0 ? word : ` ${word}` },
+          finish_reason: null,
+        },
+      ]),
+    );
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   response.write(chunk([{ index: 0, delta: {}, finish_reason: "stop" }]));
@@ -86,7 +142,11 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
   response.end("data: [DONE]\n\n");
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+): void {
   response.writeHead(status, { "content-type": "application/json" });
   response.end(JSON.stringify(body));
 }

@@ -35,9 +35,15 @@ export class HealthService {
   private async check(name: string, probe: () => Promise<string | null>) {
     try {
       const problem = await probe();
-      return problem === null ? { name, ok: true } : { name, ok: false, detail: problem };
+      return problem === null
+        ? { name, ok: true }
+        : { name, ok: false, detail: problem };
     } catch (error) {
-      return { name, ok: false, detail: error instanceof Error ? error.message : String(error) };
+      return {
+        name,
+        ok: false,
+        detail: error instanceof Error ? error.message : String(error),
+      };
     }
   }
 
@@ -55,9 +61,17 @@ export class HealthService {
       `select checked_at from health_probes where replica = ?`,
       [this.replica],
     );
-    const stored = rows[0] ? new Date(typeof rows[0].checked_at === "string" ? Number(rows[0].checked_at) : rows[0].checked_at) : null;
+    const stored = rows[0]
+      ? new Date(
+          typeof rows[0].checked_at === "string"
+            ? Number(rows[0].checked_at)
+            : rows[0].checked_at,
+        )
+      : null;
 
-    return stored?.getTime() === now.getTime() ? null : "the probe row read back differs from what was written";
+    return stored?.getTime() === now.getTime()
+      ? null
+      : "the probe row read back differs from what was written";
   }
 
   private async migrationsCurrent(): Promise<string | null> {
@@ -69,8 +83,12 @@ export class HealthService {
     const rows = await this.db.read<{ key_id: string }>(
       `select distinct api_key_key_id as key_id from providers where api_key_key_id is not null`,
     );
-    const missing = rows.map((row) => row.key_id).filter((id) => !this.keyRing.has(id));
+    const missing = rows
+      .map((row) => row.key_id)
+      .filter((id) => !this.keyRing.has(id));
 
-    return missing.length === 0 ? null : `provider keys sealed with key ids missing from the key ring: ${missing.join(", ")}`;
+    return missing.length === 0
+      ? null
+      : `provider keys sealed with key ids missing from the key ring: ${missing.join(", ")}`;
   }
 }

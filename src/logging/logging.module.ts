@@ -33,12 +33,28 @@ const REDACTED_PATHS = [
           redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
           customAttributeKeys: { reqId: "requestId" },
           quietReqLogger: true,
-          autoLogging: { ignore: (request: IncomingMessage) => request.url?.startsWith("/health/") ?? false },
-          customLogLevel: (_request: IncomingMessage, response: ServerResponse, error?: Error) =>
-            error || response.statusCode >= 500 ? "error" : response.statusCode >= 400 ? "warn" : "info",
+          autoLogging: {
+            ignore: (request: IncomingMessage) =>
+              request.url?.startsWith("/health/") ?? false,
+          },
+          customLogLevel: (
+            _request: IncomingMessage,
+            response: ServerResponse,
+            error?: Error,
+          ) =>
+            error || response.statusCode >= 500
+              ? "error"
+              : response.statusCode >= 400
+                ? "warn"
+                : "info",
           serializers: {
-            req: (request: { method?: string; url?: string }) => ({ method: request.method, url: request.url }),
-            res: (response: { statusCode?: number }) => ({ statusCode: response.statusCode }),
+            req: (request: { method?: string; url?: string }) => ({
+              method: request.method,
+              url: request.url,
+            }),
+            res: (response: { statusCode?: number }) => ({
+              statusCode: response.statusCode,
+            }),
           },
         },
       }),

@@ -68,18 +68,23 @@ export class ModelResolver {
 
   /** Returns the enabled model of this name, or null. When several providers serve it, the oldest wins. */
   async resolve(publicName: string): Promise<ResolvedModel | null> {
-    const rows = await this.db.read<ModelRow>(`${SELECT_MODELS} and m.public_name = ? order by m.id limit 1`, [
-      true,
-      true,
-      publicName,
-    ]);
+    const rows = await this.db.read<ModelRow>(
+      `${SELECT_MODELS} and m.public_name = ? order by m.id limit 1`,
+      [true, true, publicName],
+    );
 
     return rows.length === 0 ? null : this.toResolved(rows[0]);
   }
 
   /** Public names of every enabled model, each once. */
-  async publicNames(): Promise<{ name: string; providerName: string; createdAt: number }[]> {
-    const rows = await this.db.read<{ public_name: string; provider_name: string; created_at: number | Date }>(
+  async publicNames(): Promise<
+    { name: string; providerName: string; createdAt: number }[]
+  > {
+    const rows = await this.db.read<{
+      public_name: string;
+      provider_name: string;
+      created_at: number | Date;
+    }>(
       `select m.public_name, min(p.name) as provider_name, min(m.created_at) as created_at
        from model_configs m join providers p on p.id = m.provider_id
        where m.enabled = ? and p.enabled = ? group by m.public_name order by m.public_name`,
@@ -106,7 +111,8 @@ export class ModelResolver {
         cacheReadPrice: BigInt(row.cache_read_price),
         cacheWritePrice: BigInt(row.cache_write_price),
         cacheWrite1hPrice: BigInt(row.cache_write_1h_price),
-        reasoningPrice: row.reasoning_price === null ? null : BigInt(row.reasoning_price),
+        reasoningPrice:
+          row.reasoning_price === null ? null : BigInt(row.reasoning_price),
       },
       provider: {
         id: row.provider_id,

@@ -6,7 +6,11 @@ import { Nanos } from "../billing/money";
 import { KeyRing } from "../crypto/key-ring";
 import { WriteTransactionRunner } from "../database/write-transaction";
 import { ModelConfig } from "./entities/model-config.entity";
-import { BillingMode, Provider, ProviderKind } from "./entities/provider.entity";
+import {
+  BillingMode,
+  Provider,
+  ProviderKind,
+} from "./entities/provider.entity";
 
 export interface ProviderCreate {
   name: string;
@@ -44,7 +48,8 @@ export interface BalanceChange {
 export class BalanceChangeRejected extends Error {}
 
 /** The additional data that binds a provider's sealed API key to its row. */
-export const providerKeyContext = (providerId: number) => `provider:${providerId}`;
+export const providerKeyContext = (providerId: number) =>
+  `provider:${providerId}`;
 
 /** Creates providers and their models, seals their keys and changes prepaid balances through the ledger. */
 @Injectable()
@@ -82,13 +87,26 @@ export class ProvidersService {
   }
 
   /** Opens a provider's API key. Throws when the key id is missing from the ring or the ciphertext was moved. */
-  openApiKey(provider: Pick<Provider, "id" | "apiKeyCiphertext" | "apiKeyNonce" | "apiKeyKeyId">): string {
-    if (!provider.apiKeyCiphertext || !provider.apiKeyNonce || !provider.apiKeyKeyId) {
+  openApiKey(
+    provider: Pick<
+      Provider,
+      "id" | "apiKeyCiphertext" | "apiKeyNonce" | "apiKeyKeyId"
+    >,
+  ): string {
+    if (
+      !provider.apiKeyCiphertext ||
+      !provider.apiKeyNonce ||
+      !provider.apiKeyKeyId
+    ) {
       throw new Error(`Provider ${provider.id} has no API key`);
     }
 
     return this.keyRing.open(
-      { ciphertext: provider.apiKeyCiphertext, nonce: provider.apiKeyNonce, keyId: provider.apiKeyKeyId },
+      {
+        ciphertext: provider.apiKeyCiphertext,
+        nonce: provider.apiKeyNonce,
+        keyId: provider.apiKeyKeyId,
+      },
       providerKeyContext(provider.id),
     );
   }
@@ -130,7 +148,9 @@ export class ProvidersService {
       throw new BalanceChangeRejected("The amount must not be zero");
     }
     if (change.kind === BalanceTransactionKind.TopUp && change.amount < 0n) {
-      throw new BalanceChangeRejected("A top-up must be positive; use an adjustment to remove credit");
+      throw new BalanceChangeRejected(
+        "A top-up must be positive; use an adjustment to remove credit",
+      );
     }
 
     return this.transactions.run(async (tx) => {
@@ -150,7 +170,15 @@ export class ProvidersService {
       await tx.run(
         `insert into balance_transactions (provider_id, kind, amount, balance_after, actor, note, created_at)
          values (?, ?, cast(? as bigint), cast(? as bigint), ?, ?, ?)`,
-        [change.providerId, change.kind, change.amount, balanceAfter, change.actor, change.note ?? null, tx.time(new Date())],
+        [
+          change.providerId,
+          change.kind,
+          change.amount,
+          balanceAfter,
+          change.actor,
+          change.note ?? null,
+          tx.time(new Date()),
+        ],
       );
 
       return balanceAfter;

@@ -10,14 +10,27 @@ import { ClientPrincipal } from "../clients/client-principal";
 import { APP_CONFIG } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
 import { ProxyError } from "../common/proxy-error";
-import { ModelResolver, ResolvedModel } from "../providers/model-resolver.service";
+import {
+  ModelResolver,
+  ResolvedModel,
+} from "../providers/model-resolver.service";
 import { InFlightRequests } from "./in-flight.service";
-import { ChatRequest, inputTokenUpperBound, parseChatRequest, requestedOutputLimit, upstreamChatBody } from "./openai/chat-request";
+import {
+  ChatRequest,
+  inputTokenUpperBound,
+  parseChatRequest,
+  requestedOutputLimit,
+  upstreamChatBody,
+} from "./openai/chat-request";
 import { ChatStreamRelay, RelayOutcome } from "./openai/chat-stream-relay";
 import { parseOpenAiUsage } from "./openai/openai-usage";
 import { upstreamFailure, upstreamHttpError } from "./openai/upstream-errors";
 import { TokenEstimator } from "./token-estimator.service";
-import { neverReachedProvider, UpstreamClient, UpstreamResponse } from "./upstream/upstream-client.service";
+import {
+  neverReachedProvider,
+  UpstreamClient,
+  UpstreamResponse,
+} from "./upstream/upstream-client.service";
 
 const ENDPOINT = "chat.completions";
 
@@ -80,20 +93,31 @@ export class ChatCompletionsService {
     reply.raw.once("close", abortOnHangUp);
     request.raw.once("aborted", abortOnHangUp);
 
-    await this.inFlight.track(requestId, call.controller, () => this.forward(call, reply));
+    await this.inFlight.track(requestId, call.controller, () =>
+      this.forward(call, reply),
+    );
   }
 
-  private async resolveModel(principal: ClientPrincipal, name: string): Promise<ResolvedModel> {
+  private async resolveModel(
+    principal: ClientPrincipal,
+    name: string,
+  ): Promise<ResolvedModel> {
     const model = await this.models.resolve(name);
     if (!model) {
-      throw new ProxyError(`The model '${name}' does not exist or no provider serves it.`, {
-        status: 404,
-        type: "invalid_request_error",
-        code: "model_not_found",
-        param: "model",
-      });
+      throw new ProxyError(
+        `The model '${name}' does not exist or no provider serves it.`,
+        {
+          status: 404,
+          type: "invalid_request_error",
+          code: "model_not_found",
+          param: "model",
+        },
+      );
     }
-    if (principal.allowedModels !== null && !principal.allowedModels.includes(name)) {
+    if (
+      principal.allowedModels !== null &&
+      !principal.allowedModels.includes(name)
+    ) {
       throw new ProxyError(`This client may not use the model '${name}'.`, {
         status: 403,
         type: "permission_error",
@@ -105,10 +129,23 @@ export class ChatCompletionsService {
     return model;
   }
 
-  private async admit(principal: ClientPrincipal, requestId: string, chat: ChatRequest, model: ResolvedModel) {
-    const outputLimit = requestedOutputLimit(chat) ?? model.maxOutputTokens ?? this.config.billing.defaultMaxOutputTokens;
-    const inputBound = inputTokenUpperBound(chat, this.config.billing.imageTokenAllowance);
-    const worstCase = model.provider.prepaid ? worstCaseCost(inputBound, outputLimit * (chat.n ?? 1), model.prices) : 0n;
+  private async admit(
+    principal: ClientPrincipal,
+    requestId: string,
+    chat: ChatRequest,
+    model: ResolvedModel,
+  ) {
+    const outputLimit =
+      requestedOutputLimit(chat) ??
+      model.maxOutputTokens ??
+      this.config.billing.defaultMaxOutputTokens;
+    const inputBound = inputTokenUpperBound(
+      chat,
+      this.config.billing.imageTokenAllowance,
+    );
+    const worstCase = model.provider.prepaid
+      ? worstCaseCost(inputBound, outputLimit * (chat.n ?? 1), model.prices)
+      : 0n;
 
     const result = await this.accounting.admit({
       requestId,
@@ -122,13 +159,23 @@ export class ChatCompletionsService {
       throw new ProxyError(
         `The provider serving '${model.publicName}' has too little prepaid credit left for this request. ` +
           "Lower max_tokens or ask an operator to top up the provider.",
-        { status: 402, type: "insufficient_quota", code: "insufficient_credit", logLevel: "warn" },
+        {
+          status: 402,
+          type: "insufficient_quota",
+          code: "insufficient_credit",
+          logLevel: "warn",
+        },
       );
     }
     if (result === "duplicate_request_id") {
       throw new ProxyError(
         `The request id '${requestId}' was already used. Answers are not stored, so send a new X-Request-Id.`,
-        { status: 409, type: "invalid_request_error", code: "duplicate_request_id", logLevel: "warn" },
+        {
+          status: 409,
+          type: "invalid_request_error",
+          code: "duplicate_request_id",
+          logLevel: "warn",
+        },
       );
     }
   }
@@ -156,9 +203,20 @@ export class ChatCompletionsService {
     }
 
     if (response.statusCode < 200 || response.statusCode >= 300) {
-      const text = await readCapped(response, MAX_UPSTREAM_JSON_BYTES).catch(() => "");
-      await this.settle(call, { status: RequestStatus.Failed, errorClass: `upstream_${response.statusCode}`, upstreamStatus: response.statusCode });
-      throw upstreamHttpError(response.statusCode, text, response.headers, call.model.provider.name);
+      const text = await readCapped(response, MAX_UPSTREAM_JSON_BYTES).catch(
+        () => "",
+      );
+      await this.settle(call, {
+        status: RequestStatus.Failed,
+        errorClass: `upstream_${response.statusCode}`,
+        upstreamStatus: response.statusCode,
+      });
+      throw upstreamHttpError(
+        response.statusCode,
+        text,
+        response.headers,
+        call.model.provider.name,
+      );
     }
 
     if (call.chat.stream === true) {
@@ -171,31 +229,65 @@ export class ChatCompletionsService {
   /** A call that failed before any response: void the hold if the provider never saw it, else record it. */
   private async failBeforeResponse(call: Call, error: unknown): Promise<void> {
     if (neverReachedProvider(error)) {
-      this.logger.warn({ msg: "provider unreachable", requestId: call.requestId, provider: call.model.provider.name, err: error });
+      this.logger.warn({
+        msg: "provider unreachable",
+        requestId: call.requestId,
+        provider: call.model.provider.name,
+        err: error,
+      });
       await this.accounting.void(call.requestId, call.model.provider.id);
       return;
     }
 
-    const errorClass = call.controller.signal.aborted ? "client_closed" : classifyTransportError(error);
-    this.logger.warn({ msg: "upstream call failed", requestId: call.requestId, errorClass, err: error });
-    await this.settle(call, { status: RequestStatus.Failed, errorClass, upstreamStatus: null });
+    const errorClass = call.controller.signal.aborted
+      ? "client_closed"
+      : classifyTransportError(error);
+    this.logger.warn({
+      msg: "upstream call failed",
+      requestId: call.requestId,
+      errorClass,
+      err: error,
+    });
+    await this.settle(call, {
+      status: RequestStatus.Failed,
+      errorClass,
+      upstreamStatus: null,
+    });
   }
 
-  private async relayJson(call: Call, response: UpstreamResponse, reply: FastifyReply): Promise<void> {
+  private async relayJson(
+    call: Call,
+    response: UpstreamResponse,
+    reply: FastifyReply,
+  ): Promise<void> {
     let text: string;
     try {
       text = await readCapped(response, MAX_UPSTREAM_JSON_BYTES);
     } catch (error) {
-      const errorClass = call.controller.signal.aborted ? "client_closed" : classifyTransportError(error);
-      await this.settle(call, { status: RequestStatus.Failed, errorClass, upstreamStatus: response.statusCode });
+      const errorClass = call.controller.signal.aborted
+        ? "client_closed"
+        : classifyTransportError(error);
+      await this.settle(call, {
+        status: RequestStatus.Failed,
+        errorClass,
+        upstreamStatus: response.statusCode,
+      });
       throw upstreamFailure(error, call.controller.signal);
     }
 
-    const parsed = parseJson(text) as { usage?: unknown; choices?: { message?: unknown }[] } | null;
+    const parsed = parseJson(text) as {
+      usage?: unknown;
+      choices?: { message?: unknown }[];
+    } | null;
     const reported = parseOpenAiUsage(parsed?.usage);
     const usage =
       reported ??
-      this.estimateUsage(call, (parsed?.choices ?? []).map((choice) => textOfAssistant(choice?.message)).join(""));
+      this.estimateUsage(
+        call,
+        (parsed?.choices ?? [])
+          .map((choice) => textOfAssistant(choice?.message))
+          .join(""),
+      );
 
     await this.settle(call, {
       status: RequestStatus.Completed,
@@ -213,7 +305,11 @@ export class ChatCompletionsService {
       .send(text);
   }
 
-  private async relayStream(call: Call, response: UpstreamResponse, reply: FastifyReply): Promise<void> {
+  private async relayStream(
+    call: Call,
+    response: UpstreamResponse,
+    reply: FastifyReply,
+  ): Promise<void> {
     reply.hijack();
     reply.raw.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
@@ -224,22 +320,39 @@ export class ChatCompletionsService {
     });
 
     const clientWantsUsage = call.chat.stream_options?.include_usage === true;
-    const relay = new ChatStreamRelay(reply.raw, clientWantsUsage, call.controller.signal);
+    const relay = new ChatStreamRelay(
+      reply.raw,
+      clientWantsUsage,
+      call.controller.signal,
+    );
     const outcome = await relay.run(response.body);
 
-    if (outcome.errorClass === "upstream_stream_broken" || outcome.errorClass === "upstream_timeout") {
+    if (
+      outcome.errorClass === "upstream_stream_broken" ||
+      outcome.errorClass === "upstream_timeout"
+    ) {
       writeStreamError(reply, outcome.errorClass);
     }
 
-    await this.settle(call, this.streamSettlement(call, outcome, response.statusCode));
+    await this.settle(
+      call,
+      this.streamSettlement(call, outcome, response.statusCode),
+    );
 
     if (!reply.raw.destroyed) {
       reply.raw.end();
     }
   }
 
-  private streamSettlement(call: Call, outcome: RelayOutcome, upstreamStatus: number): Settlement {
-    const ttftMs = outcome.firstOutputAt === null ? null : Math.round(outcome.firstOutputAt - call.startedAt);
+  private streamSettlement(
+    call: Call,
+    outcome: RelayOutcome,
+    upstreamStatus: number,
+  ): Settlement {
+    const ttftMs =
+      outcome.firstOutputAt === null
+        ? null
+        : Math.round(outcome.firstOutputAt - call.startedAt);
 
     if (outcome.finished) {
       return {
@@ -265,7 +378,12 @@ export class ChatCompletionsService {
       };
     }
 
-    return { status: RequestStatus.Failed, errorClass: outcome.errorClass, upstreamStatus, ttftMs };
+    return {
+      status: RequestStatus.Failed,
+      errorClass: outcome.errorClass,
+      upstreamStatus,
+      ttftMs,
+    };
   }
 
   private estimateUsage(call: Call, outputText: string): TokenUsage {
@@ -331,11 +449,16 @@ function writeStreamError(reply: FastifyReply, errorClass: string): void {
     errorClass === "upstream_timeout"
       ? "The provider stopped sending data and the stream timed out."
       : "The provider's stream ended before it was complete.";
-  const body = { error: { message, type: "upstream_error", param: null, code: errorClass } };
+  const body = {
+    error: { message, type: "upstream_error", param: null, code: errorClass },
+  };
   reply.raw.write(`data: ${JSON.stringify(body)}\n\n`);
 }
 
-async function readCapped(response: UpstreamResponse, maxBytes: number): Promise<string> {
+async function readCapped(
+  response: UpstreamResponse,
+  maxBytes: number,
+): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of response.body) {
@@ -360,9 +483,19 @@ function textOfAssistant(message: unknown): string {
   if (typeof message !== "object" || message === null) {
     return "";
   }
-  const record = message as { content?: unknown; reasoning_content?: unknown; tool_calls?: { function?: { arguments?: unknown } }[] };
-  const parts = [record.content, record.reasoning_content, ...(record.tool_calls ?? []).map((call) => call.function?.arguments)];
-  return parts.filter((part): part is string => typeof part === "string").join("");
+  const record = message as {
+    content?: unknown;
+    reasoning_content?: unknown;
+    tool_calls?: { function?: { arguments?: unknown } }[];
+  };
+  const parts = [
+    record.content,
+    record.reasoning_content,
+    ...(record.tool_calls ?? []).map((call) => call.function?.arguments),
+  ];
+  return parts
+    .filter((part): part is string => typeof part === "string")
+    .join("");
 }
 
 function classifyTransportError(error: unknown): string {

@@ -24,7 +24,11 @@ export class InFlightRequests {
   }
 
   /** Runs `work` as a tracked request; its controller is aborted if shutdown runs out of patience. */
-  track<T>(requestId: string, controller: AbortController, work: () => Promise<T>): Promise<T> {
+  track<T>(
+    requestId: string,
+    controller: AbortController,
+    work: () => Promise<T>,
+  ): Promise<T> {
     const done = work().finally(() => this.requests.delete(requestId));
     this.requests.set(requestId, { controller, done });
     return done;
@@ -36,15 +40,24 @@ export class InFlightRequests {
       return;
     }
 
-    this.logger.log({ msg: "waiting for in-flight requests", count: this.requests.size });
-    const all = () => Promise.allSettled([...this.requests.values()].map((request) => request.done));
+    this.logger.log({
+      msg: "waiting for in-flight requests",
+      count: this.requests.size,
+    });
+    const all = () =>
+      Promise.allSettled(
+        [...this.requests.values()].map((request) => request.done),
+      );
     const timedOut = await Promise.race([
       all().then(() => false),
       delay(this.config.server.shutdownGraceMs).then(() => true),
     ]);
 
     if (timedOut) {
-      this.logger.warn({ msg: "aborting in-flight requests after the grace period", count: this.requests.size });
+      this.logger.warn({
+        msg: "aborting in-flight requests after the grace period",
+        count: this.requests.size,
+      });
       for (const request of this.requests.values()) {
         request.controller.abort(new Error("server shutting down"));
       }

@@ -15,11 +15,21 @@ export class ModelsService {
 
   async list(principal: ClientPrincipal): Promise<ModelList> {
     const models = await this.resolver.publicNames();
-    const visible = principal.allowedModels === null ? models : models.filter((model) => principal.allowedModels!.includes(model.name));
+    const visible =
+      principal.allowedModels === null
+        ? models
+        : models.filter((model) =>
+            principal.allowedModels!.includes(model.name),
+          );
 
     return {
       object: "list",
-      data: visible.map((model) => ({ id: model.name, object: "model", created: model.createdAt, owned_by: model.providerName })),
+      data: visible.map((model) => ({
+        id: model.name,
+        object: "model",
+        created: model.createdAt,
+        owned_by: model.providerName,
+      })),
     };
   }
 }

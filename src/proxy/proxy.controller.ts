@@ -1,8 +1,20 @@
-import { Body, Controller, Get, HttpCode, Post, Req, Res, UseGuards } from "@nestjs/common";
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Post,
+  Req,
+  Res,
+  UseGuards,
+} from "@nestjs/common";
 import { ApiBearerAuth, ApiOperation, ApiTags } from "@nestjs/swagger";
 import { FastifyReply } from "fastify";
 
-import { AuthenticatedRequest, ClientTokenGuard } from "../clients/client-token.guard";
+import {
+  AuthenticatedRequest,
+  ClientTokenGuard,
+} from "../clients/client-token.guard";
 import { rejectedRequestId } from "../common/request-id";
 import { invalidRequest } from "../common/proxy-error";
 import { ChatCompletionsService } from "./chat-completions.service";
@@ -21,8 +33,15 @@ export class ProxyController {
 
   @Post("chat/completions")
   @HttpCode(200)
-  @ApiOperation({ summary: "Create a chat completion, streamed or not, through the configured provider" })
-  async chatCompletions(@Req() request: AuthenticatedRequest, @Res() reply: FastifyReply, @Body() body: unknown) {
+  @ApiOperation({
+    summary:
+      "Create a chat completion, streamed or not, through the configured provider",
+  })
+  async chatCompletions(
+    @Req() request: AuthenticatedRequest,
+    @Res() reply: FastifyReply,
+    @Body() body: unknown,
+  ) {
     const rejected = rejectedRequestId(request.raw);
     if (rejected !== undefined) {
       throw invalidRequest(

@@ -15,7 +15,13 @@ import { UpstreamClient } from "./upstream/upstream-client.service";
 @Module({
   imports: [BillingModule, ClientsModule, ProvidersModule],
   controllers: [ProxyController],
-  providers: [ChatCompletionsService, ModelsService, UpstreamClient, TokenEstimator, InFlightRequests],
+  providers: [
+    ChatCompletionsService,
+    ModelsService,
+    UpstreamClient,
+    TokenEstimator,
+    InFlightRequests,
+  ],
   exports: [InFlightRequests],
 })
 export class ProxyModule implements BeforeApplicationShutdown {
@@ -31,13 +37,17 @@ export class ProxyModule implements BeforeApplicationShutdown {
    * the HTTP server, the upstream pools and the database close.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as
+      Server | undefined;
     if (server?.listening) {
       server.close();
     }
 
     const started = Date.now();
     await this.inFlight.drain();
-    this.logger.log({ msg: "in-flight requests drained", waitedMs: Date.now() - started });
+    this.logger.log({
+      msg: "in-flight requests drained",
+      waitedMs: Date.now() - started,
+    });
   }
 }

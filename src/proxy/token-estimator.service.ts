@@ -6,7 +6,10 @@ const TOKENS_PER_MESSAGE = 3;
 const TOKENS_PER_REPLY = 3;
 
 /** Text treated as plain text: special-token markers in user content are counted, not rejected. */
-const PLAIN_TEXT = { allowedSpecial: new Set<string>(), disallowedSpecial: new Set<string>() };
+const PLAIN_TEXT = {
+  allowedSpecial: new Set<string>(),
+  disallowedSpecial: new Set<string>(),
+};
 
 /**
  * Counts tokens with the o200k_base tokenizer (the GPT-4o family's) when a provider reports no usage. Other
@@ -18,7 +21,7 @@ export class TokenEstimator {
     if (text.length === 0) {
       return 0;
     }
-    return countTokens(text, PLAIN_TEXT as never);
+    return countTokens(text, PLAIN_TEXT);
   }
 
   /** Estimates the prompt tokens of chat messages: their text parts plus the per-message framing. */
@@ -47,8 +50,14 @@ export function textOfMessage(message: unknown): string {
   pieces.push(textOfContent(record.content));
 
   if (Array.isArray(record.tool_calls)) {
-    for (const call of record.tool_calls as { function?: { name?: unknown; arguments?: unknown } }[]) {
-      pieces.push(String(call.function?.name ?? ""), String(call.function?.arguments ?? ""));
+    for (const call of record.tool_calls as {
+      function?: { name?: unknown; arguments?: unknown };
+    }[]) {
+      for (const value of [call.function?.name, call.function?.arguments]) {
+        if (typeof value === "string") {
+          pieces.push(value);
+        }
+      }
     }
   }
 
@@ -65,7 +74,11 @@ function textOfContent(content: unknown): string {
 
   return content
     .map((part: { type?: unknown; text?: unknown; refusal?: unknown }) =>
-      typeof part?.text === "string" ? part.text : typeof part?.refusal === "string" ? part.refusal : "",
+      typeof part?.text === "string"
+        ? part.text
+        : typeof part?.refusal === "string"
+          ? part.refusal
+          : "",
     )
     .join("\n");
 }

@@ -18,10 +18,14 @@ export class SqliteWriteLock {
 
   async release(): Promise<void> {
     await run(this.db, "rollback");
-    await new Promise<void>((resolve, reject) => this.db.close((error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      this.db.close((error) => (error ? reject(error) : resolve())),
+    );
   }
 }
 
 function run(db: sqlite3.Database, sql: string): Promise<void> {
-  return new Promise((resolve, reject) => db.run(sql, (error) => (error ? reject(error) : resolve())));
+  return new Promise((resolve, reject) =>
+    db.run(sql, (error) => (error ? reject(error) : resolve())),
+  );
 }

@@ -1,4 +1,11 @@
-import { Entity, Enum, Opt, PrimaryKey, Property, Unique } from "@mikro-orm/core";
+import {
+  Entity,
+  Enum,
+  Opt,
+  PrimaryKey,
+  Property,
+  Unique,
+} from "@mikro-orm/core";
 
 export enum UserRole {
   Admin = "admin",
@@ -8,7 +15,10 @@ export enum UserRole {
 
 /** A dashboard user: a local account with an argon2id password hash, or an SSO identity. */
 @Entity({ tableName: "users" })
-@Unique({ name: "users_sso_identity_unique", properties: ["ssoIssuer", "ssoSubject"] })
+@Unique({
+  name: "users_sso_identity_unique",
+  properties: ["ssoIssuer", "ssoSubject"],
+})
 export class User {
   @PrimaryKey({ type: "integer", autoincrement: true })
   id!: number;

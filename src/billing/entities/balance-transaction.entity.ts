@@ -1,4 +1,12 @@
-import { Check, Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from "@mikro-orm/core";
+import {
+  Check,
+  Entity,
+  Enum,
+  Index,
+  ManyToOne,
+  PrimaryKey,
+  Property,
+} from "@mikro-orm/core";
 
 import { MoneyType } from "../../database/money.type";
 import { Provider } from "../../providers/entities/provider.entity";
@@ -11,8 +19,14 @@ export enum BalanceTransactionKind {
 
 /** The ledger of a provider's prepaid balance: every change, signed, with the balance after it. */
 @Entity({ tableName: "balance_transactions" })
-@Index({ name: "balance_transactions_provider_time_idx", properties: ["provider", "createdAt"] })
-@Check({ name: "balance_transactions_amount_check", expression: "amount <> 0 and balance_after >= 0" })
+@Index({
+  name: "balance_transactions_provider_time_idx",
+  properties: ["provider", "createdAt"],
+})
+@Check({
+  name: "balance_transactions_amount_check",
+  expression: "amount <> 0 and balance_after >= 0",
+})
 export class BalanceTransaction {
   @PrimaryKey({ type: "integer", autoincrement: true })
   id!: number;

@@ -1,4 +1,13 @@
-import { Check, Entity, Enum, Index, ManyToOne, Opt, PrimaryKey, Property } from "@mikro-orm/core";
+import {
+  Check,
+  Entity,
+  Enum,
+  Index,
+  ManyToOne,
+  Opt,
+  PrimaryKey,
+  Property,
+} from "@mikro-orm/core";
 
 import { Client } from "../../clients/entities/client.entity";
 import { MoneyType } from "../../database/money.type";
@@ -15,7 +24,10 @@ export enum ReservationStatus {
  * zero amount on postpaid providers, so its unique request id stops a reused id before it reaches a provider.
  */
 @Entity({ tableName: "credit_reservations" })
-@Index({ name: "credit_reservations_status_expiry_idx", properties: ["status", "expiresAt"] })
+@Index({
+  name: "credit_reservations_status_expiry_idx",
+  properties: ["status", "expiresAt"],
+})
 @Check({ name: "credit_reservations_amount_check", expression: "amount >= 0" })
 export class CreditReservation {
   @PrimaryKey({ type: "integer", autoincrement: true })

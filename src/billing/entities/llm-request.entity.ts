@@ -1,4 +1,13 @@
-import { Check, Entity, Enum, Index, ManyToOne, Opt, PrimaryKey, Property } from "@mikro-orm/core";
+import {
+  Check,
+  Entity,
+  Enum,
+  Index,
+  ManyToOne,
+  Opt,
+  PrimaryKey,
+  Property,
+} from "@mikro-orm/core";
 
 import { Client } from "../../clients/entities/client.entity";
 import { ClientToken } from "../../clients/entities/client-token.entity";
@@ -17,10 +26,23 @@ export enum RequestStatus {
 
 /** One request that reached a provider. Written once, in the accounting transaction, keyed by its request id. */
 @Entity({ tableName: "llm_requests" })
-@Index({ name: "llm_requests_client_time_idx", properties: ["client", "createdAt"] })
-@Index({ name: "llm_requests_provider_time_idx", properties: ["provider", "createdAt"] })
-@Index({ name: "llm_requests_status_time_idx", properties: ["status", "createdAt"] })
-@Check({ name: "llm_requests_counts_check", expression: "prompt_tokens >= 0 and completion_tokens >= 0 and cache_read_tokens >= 0 and cache_write_tokens >= 0 and reasoning_tokens >= 0 and cost >= 0 and credit_shortfall >= 0 and latency_ms >= 0" })
+@Index({
+  name: "llm_requests_client_time_idx",
+  properties: ["client", "createdAt"],
+})
+@Index({
+  name: "llm_requests_provider_time_idx",
+  properties: ["provider", "createdAt"],
+})
+@Index({
+  name: "llm_requests_status_time_idx",
+  properties: ["status", "createdAt"],
+})
+@Check({
+  name: "llm_requests_counts_check",
+  expression:
+    "prompt_tokens >= 0 and completion_tokens >= 0 and cache_read_tokens >= 0 and cache_write_tokens >= 0 and reasoning_tokens >= 0 and cost >= 0 and credit_shortfall >= 0 and latency_ms >= 0",
+})
 export class LlmRequest {
   @PrimaryKey({ type: "integer", autoincrement: true })
   id!: number;
@@ -31,13 +53,21 @@ export class LlmRequest {
   @ManyToOne(() => Client, { deleteRule: "restrict", index: false })
   client!: Client;
 
-  @ManyToOne(() => ClientToken, { nullable: true, deleteRule: "set null", index: true })
+  @ManyToOne(() => ClientToken, {
+    nullable: true,
+    deleteRule: "set null",
+    index: true,
+  })
   token: ClientToken | null = null;
 
   @ManyToOne(() => Provider, { deleteRule: "restrict", index: false })
   provider!: Provider;
 
-  @ManyToOne(() => ModelConfig, { nullable: true, deleteRule: "set null", index: true })
+  @ManyToOne(() => ModelConfig, {
+    nullable: true,
+    deleteRule: "set null",
+    index: true,
+  })
   modelConfig: ModelConfig | null = null;
 
   /** The public model name the client sent. */

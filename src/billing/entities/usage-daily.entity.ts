@@ -1,4 +1,13 @@
-import { Check, Entity, Index, ManyToOne, Opt, PrimaryKey, Property, Unique } from "@mikro-orm/core";
+import {
+  Check,
+  Entity,
+  Index,
+  ManyToOne,
+  Opt,
+  PrimaryKey,
+  Property,
+  Unique,
+} from "@mikro-orm/core";
 
 import { Client } from "../../clients/entities/client.entity";
 import { MoneyType } from "../../database/money.type";
@@ -9,9 +18,19 @@ import { Provider } from "../../providers/entities/provider.entity";
  * these; they outlive the request rows that retention deletes.
  */
 @Entity({ tableName: "usage_daily" })
-@Unique({ name: "usage_daily_key_unique", properties: ["day", "client", "provider", "model"] })
-@Index({ name: "usage_daily_provider_day_idx", properties: ["provider", "day"] })
-@Check({ name: "usage_daily_counts_check", expression: "requests >= 0 and failed_requests >= 0 and estimated_requests >= 0 and prompt_tokens >= 0 and completion_tokens >= 0 and cache_read_tokens >= 0 and cache_write_tokens >= 0 and reasoning_tokens >= 0 and cost >= 0" })
+@Unique({
+  name: "usage_daily_key_unique",
+  properties: ["day", "client", "provider", "model"],
+})
+@Index({
+  name: "usage_daily_provider_day_idx",
+  properties: ["provider", "day"],
+})
+@Check({
+  name: "usage_daily_counts_check",
+  expression:
+    "requests >= 0 and failed_requests >= 0 and estimated_requests >= 0 and prompt_tokens >= 0 and completion_tokens >= 0 and cache_read_tokens >= 0 and cache_write_tokens >= 0 and reasoning_tokens >= 0 and cost >= 0",
+})
 export class UsageDaily {
   @PrimaryKey({ type: "integer", autoincrement: true })
   id!: number;

@@ -1,4 +1,11 @@
-import { Entity, Index, ManyToOne, Opt, PrimaryKey, Property } from "@mikro-orm/core";
+import {
+  Entity,
+  Index,
+  ManyToOne,
+  Opt,
+  PrimaryKey,
+  Property,
+} from "@mikro-orm/core";
 
 import { Client } from "./client.entity";
 

@@ -1,4 +1,11 @@
-import { Check, Entity, Enum, Opt, PrimaryKey, Property } from "@mikro-orm/core";
+import {
+  Check,
+  Entity,
+  Enum,
+  Opt,
+  PrimaryKey,
+  Property,
+} from "@mikro-orm/core";
 
 import { MoneyType } from "../../database/money.type";
 
@@ -12,7 +19,11 @@ export enum ClientStatus {
  * transaction and checked by reconciliation.
  */
 @Entity({ tableName: "clients" })
-@Check({ name: "clients_totals_check", expression: "total_requests >= 0 and total_prompt_tokens >= 0 and total_completion_tokens >= 0 and total_cached_tokens >= 0 and total_reasoning_tokens >= 0 and total_cost >= 0" })
+@Check({
+  name: "clients_totals_check",
+  expression:
+    "total_requests >= 0 and total_prompt_tokens >= 0 and total_completion_tokens >= 0 and total_cached_tokens >= 0 and total_reasoning_tokens >= 0 and total_cost >= 0",
+})
 export class Client {
   @PrimaryKey({ type: "integer", autoincrement: true })
   id!: number;

@@ -1,4 +1,12 @@
-import { Check, Entity, Enum, Index, Opt, PrimaryKey, Property } from "@mikro-orm/core";
+import {
+  Check,
+  Entity,
+  Enum,
+  Index,
+  Opt,
+  PrimaryKey,
+  Property,
+} from "@mikro-orm/core";
 
 export enum JobOutcome {
   Running = "running",

@@ -1,4 +1,12 @@
-import { Check, Entity, ManyToOne, Opt, PrimaryKey, Property, Unique } from "@mikro-orm/core";
+import {
+  Check,
+  Entity,
+  ManyToOne,
+  Opt,
+  PrimaryKey,
+  Property,
+  Unique,
+} from "@mikro-orm/core";
 
 import { MoneyType } from "../../database/money.type";
 import { Provider } from "./provider.entity";
@@ -9,8 +17,16 @@ import { Provider } from "./provider.entity";
  */
 @Entity({ tableName: "model_configs" })
 @Unique({ properties: ["provider", "publicName"] })
-@Check({ name: "model_configs_price_check", expression: "input_price >= 0 and output_price >= 0 and cache_read_price >= 0 and cache_write_price >= 0 and cache_write_1h_price >= 0 and (reasoning_price is null or reasoning_price >= 0)" })
-@Check({ name: "model_configs_limit_check", expression: "(context_window is null or context_window > 0) and (max_output_tokens is null or max_output_tokens > 0)" })
+@Check({
+  name: "model_configs_price_check",
+  expression:
+    "input_price >= 0 and output_price >= 0 and cache_read_price >= 0 and cache_write_price >= 0 and cache_write_1h_price >= 0 and (reasoning_price is null or reasoning_price >= 0)",
+})
+@Check({
+  name: "model_configs_limit_check",
+  expression:
+    "(context_window is null or context_window > 0) and (max_output_tokens is null or max_output_tokens > 0)",
+})
 export class ModelConfig {
   @PrimaryKey({ type: "integer", autoincrement: true })
   id!: number;

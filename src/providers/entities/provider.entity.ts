@@ -1,4 +1,11 @@
-import { Check, Entity, Enum, Opt, PrimaryKey, Property } from "@mikro-orm/core";
+import {
+  Check,
+  Entity,
+  Enum,
+  Opt,
+  PrimaryKey,
+  Property,
+} from "@mikro-orm/core";
 
 import { MoneyType } from "../../database/money.type";
 
@@ -18,7 +25,11 @@ export enum BillingMode {
  * row's id, so a ciphertext copied to another row does not open.
  */
 @Entity({ tableName: "providers" })
-@Check({ name: "providers_credit_check", expression: "credit_balance >= 0 and credit_reserved >= 0 and credit_reserved <= credit_balance" })
+@Check({
+  name: "providers_credit_check",
+  expression:
+    "credit_balance >= 0 and credit_reserved >= 0 and credit_reserved <= credit_balance",
+})
 export class Provider {
   @PrimaryKey({ type: "integer", autoincrement: true })
   id!: number;

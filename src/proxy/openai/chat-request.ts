@@ -11,7 +11,9 @@ const chatRequestSchema = z
     model: z.string().min(1).max(200),
     messages: z.array(z.looseObject({ role: z.string() })).min(1),
     stream: z.boolean().nullish(),
-    stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
+    stream_options: z
+      .looseObject({ include_usage: z.boolean().nullish() })
+      .nullish(),
     max_tokens: z.number().int().positive().nullish(),
     max_completion_tokens: z.number().int().positive().nullish(),
     n: z.number().int().min(1).max(128).nullish(),
@@ -23,14 +25,21 @@ export type ChatRequest = z.infer<typeof chatRequestSchema>;
 /** Validates a parsed JSON body; a failure names the first invalid field in OpenAI's error format. */
 export function parseChatRequest(body: unknown): ChatRequest {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw invalidRequest("The request body must be a JSON object.", "invalid_body");
+    throw invalidRequest(
+      "The request body must be a JSON object.",
+      "invalid_body",
+    );
   }
 
   const result = chatRequestSchema.safeParse(body);
   if (!result.success) {
     const issue = result.error.issues[0];
     const param = issue.path.join(".") || null;
-    throw invalidRequest(`Invalid value for '${param ?? "body"}': ${issue.message}.`, "invalid_value", param);
+    throw invalidRequest(
+      `Invalid value for '${param ?? "body"}': ${issue.message}.`,
+      "invalid_value",
+      param,
+    );
   }
   if (result.data.stream_options != null && result.data.stream !== true) {
     throw invalidRequest(
@@ -52,11 +61,18 @@ export function requestedOutputLimit(request: ChatRequest): number | null {
  * Builds the body sent upstream: the provider's model name, and for streams `include_usage` so the provider
  * reports usage even when the client did not ask for it.
  */
-export function upstreamChatBody(request: ChatRequest, upstreamModel: string, askForUsage: boolean): string {
+export function upstreamChatBody(
+  request: ChatRequest,
+  upstreamModel: string,
+  askForUsage: boolean,
+): string {
   const body: Record<string, unknown> = { ...request, model: upstreamModel };
 
   if (request.stream === true && askForUsage) {
-    body.stream_options = { ...(request.stream_options ?? {}), include_usage: true };
+    body.stream_options = {
+      ...(request.stream_options ?? {}),
+      include_usage: true,
+    };
   }
 
   return JSON.stringify(body);
@@ -67,7 +83,10 @@ export function upstreamChatBody(request: ChatRequest, upstreamModel: string, as
  * more tokens than the text has UTF-8 bytes, so text counts by its bytes; image parts, whose base64 bytes say
  * nothing about their token cost, count as a fixed allowance each.
  */
-export function inputTokenUpperBound(request: ChatRequest, imageAllowance: number): number {
+export function inputTokenUpperBound(
+  request: ChatRequest,
+  imageAllowance: number,
+): number {
   let bound = 0;
   for (const [key, value] of Object.entries(request)) {
     if (key !== "messages") {
@@ -77,7 +96,9 @@ export function inputTokenUpperBound(request: ChatRequest, imageAllowance: numbe
 
   for (const message of request.messages) {
     const { content, ...rest } = message as Record<string, unknown>;
-    bound += Buffer.byteLength(JSON.stringify(rest)) + contentBound(content, imageAllowance);
+    bound +=
+      Buffer.byteLength(JSON.stringify(rest)) +
+      contentBound(content, imageAllowance);
   }
 
   return bound;
@@ -90,7 +111,10 @@ function contentBound(content: unknown, imageAllowance: number): number {
 
   let bound = 0;
   for (const part of content as { type?: unknown }[]) {
-    bound += part?.type === "image_url" ? imageAllowance : Buffer.byteLength(JSON.stringify(part) ?? "");
+    bound +=
+      part?.type === "image_url"
+        ? imageAllowance
+        : Buffer.byteLength(JSON.stringify(part) ?? "");
   }
   return bound;
 }

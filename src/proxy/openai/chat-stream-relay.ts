@@ -75,7 +75,9 @@ export class ChatStreamRelay {
         this.outcome.errorClass = "upstream_stream_broken";
       }
     } catch (error) {
-      this.outcome.errorClass ??= this.signal.aborted ? abortClass(this.signal) : classifyBodyError(error);
+      this.outcome.errorClass ??= this.signal.aborted
+        ? abortClass(this.signal)
+        : classifyBodyError(error);
     }
 
     this.outcome.outputText = this.output.join("");
@@ -137,11 +139,21 @@ export class ChatStreamRelay {
         continue;
       }
       const before = this.output.length;
-      pushText(this.output, delta.content, delta.reasoning_content, delta.reasoning, delta.refusal);
+      pushText(
+        this.output,
+        delta.content,
+        delta.reasoning_content,
+        delta.reasoning,
+        delta.refusal,
+      );
       for (const call of delta.tool_calls ?? []) {
         pushText(this.output, call.function?.name, call.function?.arguments);
       }
-      pushText(this.output, delta.function_call?.name, delta.function_call?.arguments);
+      pushText(
+        this.output,
+        delta.function_call?.name,
+        delta.function_call?.arguments,
+      );
 
       if (this.output.length > before && !this.outcome.sawOutput) {
         this.outcome.sawOutput = true;
@@ -171,7 +183,10 @@ export class ChatStreamRelay {
   }
 }
 
-function frame(eventName: string | undefined, data: string | null): string | null {
+function frame(
+  eventName: string | undefined,
+  data: string | null,
+): string | null {
   if (data === null) {
     return null;
   }
@@ -186,7 +201,7 @@ function parseChunk(data: string): Chunk | null {
   }
   try {
     const value: unknown = JSON.parse(data);
-    return typeof value === "object" && value !== null ? (value as Chunk) : null;
+    return typeof value === "object" && value !== null ? value : null;
   } catch {
     return null;
   }
@@ -202,10 +217,14 @@ function pushText(output: string[], ...values: unknown[]): void {
 
 function abortClass(signal: AbortSignal): string {
   const reason = signal.reason as { message?: unknown } | undefined;
-  return reason?.message === "server shutting down" ? "shutdown" : "client_closed";
+  return reason?.message === "server shutting down"
+    ? "shutdown"
+    : "client_closed";
 }
 
 function classifyBodyError(error: unknown): string {
   const code = (error as { code?: unknown })?.code;
-  return code === "UND_ERR_BODY_TIMEOUT" ? "upstream_timeout" : "upstream_stream_broken";
+  return code === "UND_ERR_BODY_TIMEOUT"
+    ? "upstream_timeout"
+    : "upstream_stream_broken";
 }

@@ -18,19 +18,35 @@ export function parseOpenAiUsage(usage: unknown): TokenUsage | null {
   return {
     promptTokens,
     completionTokens,
-    cacheReadTokens: Math.min(promptTokens, count(promptDetails.cached_tokens ?? root.prompt_cache_hit_tokens)),
-    cacheWriteTokens: Math.min(promptTokens, count(promptDetails.cache_write_tokens)),
+    cacheReadTokens: Math.min(
+      promptTokens,
+      count(promptDetails.cached_tokens ?? root.prompt_cache_hit_tokens),
+    ),
+    cacheWriteTokens: Math.min(
+      promptTokens,
+      count(promptDetails.cache_write_tokens),
+    ),
     cacheWrite1hTokens: 0,
-    reasoningTokens: Math.min(completionTokens, count(completionDetails.reasoning_tokens)),
+    reasoningTokens: Math.min(
+      completionTokens,
+      count(completionDetails.reasoning_tokens),
+    ),
   };
 }
 
-function objectAt(root: Record<string, unknown>, key: string): Record<string, unknown> {
+function objectAt(
+  root: Record<string, unknown>,
+  key: string,
+): Record<string, unknown> {
   const value = root[key];
-  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
+  return typeof value === "object" && value !== null
+    ? (value as Record<string, unknown>)
+    : {};
 }
 
 /** A non-negative whole counter; anything else (null, missing, negative, fractional, text) counts as zero. */
 function count(value: unknown): number {
-  return typeof value === "number" && Number.isSafeInteger(value) && value > 0 ? value : 0;
+  return typeof value === "number" && Number.isSafeInteger(value) && value > 0
+    ? value
+    : 0;
 }

@@ -1,13 +1,21 @@
 import { IncomingHttpHeaders } from "node:http";
 
 import { OpenAiErrorType, ProxyError } from "../../common/proxy-error";
-import { isUpstreamTimeout, neverReachedProvider } from "../upstream/upstream-client.service";
+import {
+  isUpstreamTimeout,
+  neverReachedProvider,
+} from "../upstream/upstream-client.service";
 
 /** Provider statuses whose error is about the caller's request, so it is passed on as it came. */
 const CALLER_ERRORS = new Set([400, 404, 409, 413, 422]);
 
 /** Rate-limit headers copied from a provider's 429 so clients can wait as told. */
-const RETRY_HEADERS = ["retry-after", "retry-after-ms", "x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"];
+const RETRY_HEADERS = [
+  "retry-after",
+  "retry-after-ms",
+  "x-ratelimit-reset-requests",
+  "x-ratelimit-reset-tokens",
+];
 
 /** Maps a provider's error response to the error the client receives. */
 export function upstreamHttpError(
@@ -19,46 +27,72 @@ export function upstreamHttpError(
   const upstream = parseOpenAiError(bodyText);
 
   if (CALLER_ERRORS.has(status)) {
-    return new ProxyError(upstream?.message ?? `The provider rejected the request (HTTP ${status}).`, {
-      status,
-      type: (upstream?.type as OpenAiErrorType | undefined) ?? "invalid_request_error",
-      code: upstream?.code ?? "upstream_rejected",
-      param: upstream?.param ?? null,
-    });
+    return new ProxyError(
+      upstream?.message ??
+        `The provider rejected the request (HTTP ${status}).`,
+      {
+        status,
+        type:
+          (upstream?.type as OpenAiErrorType | undefined) ??
+          "invalid_request_error",
+        code: upstream?.code ?? "upstream_rejected",
+        param: upstream?.param ?? null,
+      },
+    );
   }
 
   if (status === 401 || status === 403) {
     return new ProxyError(
       `The provider '${providerName}' rejected the proxy's credentials (HTTP ${status}). ` +
         "An operator must check the provider's API key.",
-      { status: 502, type: "upstream_error", code: "upstream_auth_failed", logLevel: "error" },
+      {
+        status: 502,
+        type: "upstream_error",
+        code: "upstream_auth_failed",
+        logLevel: "error",
+      },
     );
   }
 
   if (status === 429) {
-    return new ProxyError(upstream?.message ?? "The provider is rate limiting requests. Retry later.", {
-      status: 429,
-      type: "rate_limit_error",
-      code: upstream?.code ?? "rate_limit_exceeded",
-      headers: copyHeaders(headers, RETRY_HEADERS),
-      logLevel: "warn",
-    });
+    return new ProxyError(
+      upstream?.message ??
+        "The provider is rate limiting requests. Retry later.",
+      {
+        status: 429,
+        type: "rate_limit_error",
+        code: upstream?.code ?? "rate_limit_exceeded",
+        headers: copyHeaders(headers, RETRY_HEADERS),
+        logLevel: "warn",
+      },
+    );
   }
 
   return new ProxyError(
     `The provider '${providerName}' failed (HTTP ${status})${upstream?.message ? `: ${upstream.message}` : "."}`,
-    { status: 502, type: "upstream_error", code: "upstream_server_error", logLevel: "warn" },
+    {
+      status: 502,
+      type: "upstream_error",
+      code: "upstream_server_error",
+      logLevel: "warn",
+    },
   );
 }
 
 /** Maps a transport failure (no usable response) to the error the client receives. */
-export function upstreamFailure(error: unknown, signal: AbortSignal): ProxyError {
+export function upstreamFailure(
+  error: unknown,
+  signal: AbortSignal,
+): ProxyError {
   if (signal.aborted) {
-    return new ProxyError("The request was cancelled before the provider answered.", {
-      status: 499,
-      type: "invalid_request_error",
-      code: "request_cancelled",
-    });
+    return new ProxyError(
+      "The request was cancelled before the provider answered.",
+      {
+        status: 499,
+        type: "invalid_request_error",
+        code: "request_cancelled",
+      },
+    );
   }
   if (isUpstreamTimeout(error)) {
     return new ProxyError("The provider did not answer in time.", {
@@ -69,20 +103,26 @@ export function upstreamFailure(error: unknown, signal: AbortSignal): ProxyError
     });
   }
   if (neverReachedProvider(error)) {
-    return new ProxyError("The provider could not be reached. Nothing was charged.", {
-      status: 502,
-      type: "upstream_error",
-      code: "upstream_unreachable",
-      logLevel: "warn",
-    });
+    return new ProxyError(
+      "The provider could not be reached. Nothing was charged.",
+      {
+        status: 502,
+        type: "upstream_error",
+        code: "upstream_unreachable",
+        logLevel: "warn",
+      },
+    );
   }
 
-  return new ProxyError("The connection to the provider failed before its answer was complete.", {
-    status: 502,
-    type: "upstream_error",
-    code: "upstream_connection_failed",
-    logLevel: "warn",
-  });
+  return new ProxyError(
+    "The connection to the provider failed before its answer was complete.",
+    {
+      status: 502,
+      type: "upstream_error",
+      code: "upstream_connection_failed",
+      logLevel: "warn",
+    },
+  );
 }
 
 interface OpenAiErrorBody {
@@ -110,7 +150,10 @@ function parseOpenAiError(text: string): OpenAiErrorBody | null {
   }
 }
 
-function copyHeaders(headers: IncomingHttpHeaders, names: string[]): Record<string, string> {
+function copyHeaders(
+  headers: IncomingHttpHeaders,
+  names: string[],
+): Record<string, string> {
   const copied: Record<string, string> = {};
   for (const name of names) {
     const value = headers[name];

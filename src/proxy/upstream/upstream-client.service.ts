@@ -1,4 +1,9 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from "@nestjs/common";
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+} from "@nestjs/common";
 import { Dispatcher, errors, Pool } from "undici";
 
 import { APP_CONFIG } from "../../config/config.module";
@@ -17,7 +22,14 @@ export interface UpstreamCall {
 export type UpstreamResponse = Dispatcher.ResponseData;
 
 /** Codes of connection failures that happen before a request is sent, so the provider never saw it. */
-const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+const NOT_SENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
 
 /** Whether an error from {@link UpstreamClient.send} means the request never reached the provider. */
 export function neverReachedProvider(error: unknown): boolean {
@@ -27,7 +39,10 @@ export function neverReachedProvider(error: unknown): boolean {
 
 /** Whether an error is undici's timeout waiting for response headers or for the next body chunk. */
 export function isUpstreamTimeout(error: unknown): boolean {
-  return error instanceof errors.HeadersTimeoutError || error instanceof errors.BodyTimeoutError;
+  return (
+    error instanceof errors.HeadersTimeoutError ||
+    error instanceof errors.BodyTimeoutError
+  );
 }
 
 /**

@@ -1,0 +1,187 @@
+import { AccountingStore } from "../src/billing/accounting.store";
+import { RequestStatus } from "../src/billing/entities/llm-request.entity";
+import { RequestRecord } from "../src/billing/request-record";
+import { ReservationSweeper } from "../src/billing/reservation-sweeper.service";
+import { NO_USAGE } from "../src/billing/usage";
+import { BillingMode } from "../src/providers/entities/provider.entity";
+import { ProxyHarness } from "./support/proxy-harness";
+
+/** The accounting transaction on its own: idempotent settlement, capped debits and the reservation sweeper. */
+describe("accounting", () => {
+  let proxy: ProxyHarness;
+  let sut: AccountingStore;
+  let providerId: number;
+  let modelConfigId: number;
+  let clientId: number;
+  let tokenId: number;
+
+  beforeAll(async () => {
+    proxy = await ProxyHarness.start();
+    sut = proxy.app.get(AccountingStore);
+    ({ providerId, modelConfigId } = await proxy.seedProvider({
+      baseUrl: "http://127.0.0.1:9/v1",
+      billing: BillingMode.Prepaid,
+      balance: "1.00",
+    }));
+    ({ clientId, tokenId } = await proxy.seedClient());
+  });
+
+  afterAll(async () => {
+    await proxy.stop();
+  });
+
+  function record(requestId: string, cost: bigint): RequestRecord {
+    return {
+      requestId,
+      clientId,
+      tokenId,
+      providerId,
+      modelConfigId,
+      model: "gpt-4o-mini",
+      endpoint: "chat.completions",
+      status: RequestStatus.Completed,
+      errorClass: null,
+      upstreamStatus: 200,
+      streamed: false,
+      usage: { ...NO_USAGE, promptTokens: 10, completionTokens: 5 },
+      usageEstimated: false,
+      cost,
+      prepaid: true,
+      latencyMs: 12,
+      ttftMs: 10,
+      createdAt: new Date(),
+    };
+  }
+
+  async function admit(
+    requestId: string,
+    amount: bigint,
+    expiresAt = new Date(Date.now() + 60_000),
+  ) {
+    return sut.admit({
+      requestId,
+      providerId,
+      clientId,
+      amount,
+      prepaid: true,
+      expiresAt,
+      now: new Date(),
+    });
+  }
+
+  it("settles a replayed record once", async () => {
+    expect(await admit("replayed", 1_000_000n)).toBe("admitted");
+    const before = await proxy.snapshot(providerId, clientId);
+
+    const outcomes = await Promise.all([
+      sut.settle(record("replayed", 400_000n)),
+      sut.settle(record("replayed", 400_000n)),
+      sut.settle(record("replayed", 400_000n)),
+    ]);
+
+    const after = await proxy.snapshot(providerId, clientId);
+    expect(outcomes.filter((outcome) => outcome === "recorded")).toHaveLength(
+      1,
+    );
+    expect(outcomes.filter((outcome) => outcome === "duplicate")).toHaveLength(
+      2,
+    );
+    expect(before.balance - after.balance).toBe(400_000n);
+    expect(before.reserved - after.reserved).toBe(1_000_000n);
+    expect(after.requestRows - before.requestRows).toBe(1);
+    expect(after.clientRequests - before.clientRequests).toBe(1);
+  });
+
+  it("caps a debit at the credit nobody holds", async () => {
+    const { balance } = await proxy.snapshot(providerId, clientId);
+    expect(await admit("held-by-other", balance - 100n)).toBe("admitted");
+    expect(await admit("overrun", 100n)).toBe("admitted");
+
+    await sut.settle(record("overrun", 5_000n));
+
+    const after = await proxy.snapshot(providerId, clientId);
+    const [row] = await proxy.query<{ cost: string; shortfall: string }>(
+      "select cast(cost as text) as cost, cast(credit_shortfall as text) as shortfall from llm_requests where request_id = 'overrun'",
+    );
+    expect(after.balance).toBe(balance - 100n);
+    expect(after.reserved).toBe(balance - 100n);
+    expect(row.cost).toBe("5000");
+    expect(row.shortfall).toBe("4900");
+
+    await sut.void("held-by-other", providerId, new Date());
+  });
+
+  it("refuses an admission once the credit is held", async () => {
+    const { balance, reserved } = await proxy.snapshot(providerId, clientId);
+    const free = balance - reserved;
+
+    expect(await admit("takes-all", free)).toBe("admitted");
+    expect(await admit("one-more", 1n)).toBe("insufficient_credit");
+    await sut.void("takes-all", providerId, new Date());
+    expect(await admit("one-more", 1n)).toBe("admitted");
+    await sut.void("one-more", providerId, new Date());
+  });
+
+  it("sweeps expired reservations back to available credit", async () => {
+    const before = await proxy.snapshot(providerId, clientId);
+    expect(await admit("abandoned", 250n, new Date(Date.now() - 1))).toBe(
+      "admitted",
+    );
+    expect(
+      (await proxy.snapshot(providerId, clientId)).reserved - before.reserved,
+    ).toBe(250n);
+
+    const voided = await proxy.app.get(ReservationSweeper).sweep(new Date());
+
+    const after = await proxy.snapshot(providerId, clientId);
+    const [row] = await proxy.query<{ status: string }>(
+      "select status from credit_reservations where request_id = 'abandoned'",
+    );
+    expect(voided).toBe(1);
+    expect(row.status).toBe("voided");
+    expect(after.reserved).toBe(before.reserved);
+    expect(after.balance).toBe(before.balance);
+  });
+
+  it("records a late settlement after its reservation was swept", async () => {
+    expect(await admit("late", 300n, new Date(Date.now() - 1))).toBe(
+      "admitted",
+    );
+    await proxy.app.get(ReservationSweeper).sweep(new Date());
+    const before = await proxy.snapshot(providerId, clientId);
+
+    expect(await sut.settle(record("late", 200n))).toBe("recorded");
+
+    const after = await proxy.snapshot(providerId, clientId);
+    expect(before.balance - after.balance).toBe(200n);
+    expect(after.reserved).toBe(before.reserved);
+  });
+
+  it("never debits a postpaid provider", async () => {
+    const postpaid = await proxy.seedProvider({
+      baseUrl: "http://127.0.0.1:9/v1",
+      model: "postpaid-model",
+    });
+    const before = await proxy.snapshot(postpaid.providerId, clientId);
+    await sut.admit({
+      requestId: "postpaid",
+      providerId: postpaid.providerId,
+      clientId,
+      amount: 0n,
+      prepaid: false,
+      expiresAt: new Date(Date.now() + 60_000),
+      now: new Date(),
+    });
+
+    await sut.settle({
+      ...record("postpaid", 7_000n),
+      providerId: postpaid.providerId,
+      prepaid: false,
+    });
+
+    const after = await proxy.snapshot(postpaid.providerId, clientId);
+    expect(after.balance).toBe(before.balance);
+    expect(after.ledgerRows).toBe(before.ledgerRows);
+    expect(after.clientCost - before.clientCost).toBe(7_000n);
+  });
+});
