@@ -4,13 +4,7 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: [
-      "dist/",
-      "coverage/",
-      "node_modules/",
-      "eslint.config.mjs",
-      "jest.config.js",
-    ],
+    ignores: ["dist/", "coverage/", "node_modules/", "**/*.js", "**/*.mjs"],
   },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

@@ -281,6 +281,17 @@ describe("chat completions", () => {
     expect(BigInt(ledger.total)).toBe(after.balance);
   });
 
+  it("records when a token was last used", async () => {
+    const rows = await proxy.query<{ last_used_at: number | null }>(
+      "select last_used_at from client_tokens where client_id = ?",
+      [clientId],
+    );
+
+    expect(rows).toHaveLength(1);
+    expect(rows[0].last_used_at).not.toBeNull();
+    expect(Date.now() - Number(rows[0].last_used_at)).toBeLessThan(60_000);
+  });
+
   it("lists the configured models", async () => {
     const models = await proxy.openai(token).models.list();
 

@@ -169,7 +169,7 @@ export class AccountingStore {
 
   /**
    * Debits the cost from the balance and releases the hold. The debit never exceeds what this request held plus
-   * the credit nobody holds, so the balance cannot go below zero; any remainder is returned as the shortfall.
+   * the credit no other request holds, so the balance cannot go below zero; any remainder is returned as the shortfall.
    */
   private async debitProvider(
     tx: SqlTransaction,
@@ -320,7 +320,7 @@ export class AccountingStore {
 
 class DuplicateAdmission extends Error {}
 
-/** The UTC calendar day of a timestamp, as stored in `usage_daily.day`. */
+/** Returns the UTC calendar day of a timestamp, as stored in `usage_daily.day`. */
 export function utcDay(value: Date): string {
   return value.toISOString().slice(0, 10);
 }

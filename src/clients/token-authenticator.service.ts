@@ -1,4 +1,4 @@
-import { Inject, Injectable } from "@nestjs/common";
+import { Inject, Injectable, Logger } from "@nestjs/common";
 
 import { unauthorized } from "../common/proxy-error";
 import {
@@ -30,6 +30,10 @@ interface TokenRow {
  */
 @Injectable()
 export class TokenAuthenticator {
+  private readonly logger = new Logger(TokenAuthenticator.name);
+  /** When this process last wrote each token's `last_used_at`, in epoch milliseconds. */
+  private readonly lastUseWritten = new Map<number, number>();
+
   constructor(
     private readonly db: WriteTransactionRunner,
     @Inject(SECRET_MATERIAL) private readonly secrets: SecretMaterial,
@@ -75,6 +79,8 @@ export class TokenAuthenticator {
       throw unauthorized("Client is disabled.", "client_disabled");
     }
 
+    this.noteUse(row.token_id, now);
+
     return {
       clientId: row.client_id,
       clientName: row.client_name,
@@ -82,7 +88,38 @@ export class TokenAuthenticator {
       allowedModels: parseAllowedModels(row.allowed_models),
     };
   }
+
+  /**
+   * Records that a token was used, at most once a minute per token and outside the request's path, so the
+   * hot path gains no write. A failed write is logged and retried on a later use.
+   */
+  private noteUse(tokenId: number, now: Date): void {
+    const last = this.lastUseWritten.get(tokenId) ?? 0;
+    if (now.getTime() - last < LAST_USE_RESOLUTION_MS) {
+      return;
+    }
+
+    this.lastUseWritten.set(tokenId, now.getTime());
+    this.db
+      .run((tx) =>
+        tx.run("update client_tokens set last_used_at = ? where id = ?", [
+          tx.time(now),
+          tokenId,
+        ]),
+      )
+      .catch((error: unknown) => {
+        this.lastUseWritten.delete(tokenId);
+        this.logger.warn({
+          msg: "could not record token use",
+          tokenId,
+          err: error,
+        });
+      });
+  }
 }
+
+/** How often a token's `last_used_at` is rewritten, at most, in milliseconds. */
+const LAST_USE_RESOLUTION_MS = 60_000;
 
 function toDate(value: number | string | Date): Date {
   return value instanceof Date

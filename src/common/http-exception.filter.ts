@@ -16,8 +16,8 @@ interface FastifyLikeError {
 }
 
 /**
- * Turns every error into a response. `/v1` routes answer in OpenAI's error format; other routes in Nest's. A
- * 500 never shows internals, only the request id to quote when reporting it.
+ * Turns every error into a response: OpenAI's error format on `/v1` routes, Nest's elsewhere. A 500 never shows
+ * internals, only the request id to quote when reporting it.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {

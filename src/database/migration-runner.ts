@@ -25,9 +25,9 @@ export function isSqlite(orm: MikroORM): boolean {
 }
 
 /**
- * Brings the schema up to date at start-up. Refuses a database that has migrations this build does not know or
- * whose applied SQL no longer matches the code; backs a SQLite file up before changing it; records a SHA-256 of
- * every applied migration's SQL.
+ * Brings the schema up to date at start-up, and returns the migrations it applied. It rejects a database with
+ * migrations this build does not know, or whose applied SQL no longer matches the code. A SQLite file is backed
+ * up before it changes, and every applied migration's SQL is recorded with a SHA-256 checksum.
  */
 export async function runMigrations(
   orm: MikroORM,

@@ -147,13 +147,30 @@ export class ChatCompletionsService {
       ? worstCaseCost(inputBound, outputLimit * (chat.n ?? 1), model.prices)
       : 0n;
 
-    const result = await this.accounting.admit({
-      requestId,
-      providerId: model.provider.id,
-      clientId: principal.clientId,
-      prepaid: model.provider.prepaid,
-      worstCase,
-    });
+    const result = await this.accounting
+      .admit({
+        requestId,
+        providerId: model.provider.id,
+        clientId: principal.clientId,
+        prepaid: model.provider.prepaid,
+        worstCase,
+      })
+      .catch((error: unknown) => {
+        this.logger.error({
+          msg: "admission failed; request not forwarded",
+          requestId,
+          err: error,
+        });
+        throw new ProxyError(
+          "The accounting database is unavailable, so the request was not forwarded and nothing was charged. Retry shortly.",
+          {
+            status: 503,
+            type: "service_unavailable_error",
+            code: "accounting_unavailable",
+            logLevel: "error",
+          },
+        );
+      });
 
     if (result === "insufficient_credit") {
       throw new ProxyError(

@@ -4,7 +4,7 @@ import { TokenUsage } from "../../billing/usage";
 import { SseEvent, SseParser } from "../sse/sse-parser";
 import { parseOpenAiUsage } from "./openai-usage";
 
-/** How a relayed stream ended, from the proxy's point of view. */
+/** Outcome of a relayed stream, as the proxy saw it. */
 export interface RelayOutcome {
   /** The provider sent `[DONE]` with no error before it. */
   finished: boolean;
@@ -37,9 +37,10 @@ interface Chunk {
 }
 
 /**
- * Relays an OpenAI-format SSE stream from a provider to a client, event by event. It re-frames each event, so
- * split reads, comments, keep-alives and line-ending styles upstream never reach the client; records usage and
- * output as they pass; and drops the usage the proxy asked for on the client's behalf when the client did not.
+ * Relays an OpenAI-format SSE stream from a provider to a client, event by event. Each event is framed anew, so
+ * split reads, comments, keep-alives and the provider's line endings never reach the client. Usage and output
+ * are recorded as they pass. When the client did not request usage, the usage the proxy requested for itself is
+ * dropped.
  */
 export class ChatStreamRelay {
   private readonly parser = new SseParser();
