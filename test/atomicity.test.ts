@@ -1,6 +1,31 @@
 import { BillingMode } from "../src/providers/entities/provider.entity";
 import { OpenAiUpstream } from "./support/openai-upstream";
 import { ProxyHarness } from "./support/proxy-harness";
+import { TEST_DIALECT } from "./support/test-database";
+
+/** Makes every insert into the daily rollup fail, the last statement of the accounting transaction. */
+async function refuseRollupInserts(proxy: ProxyHarness): Promise<void> {
+  if (TEST_DIALECT === "sqlite") {
+    await proxy.query(
+      "create trigger fail_rollup before insert on usage_daily begin select raise(abort, 'rollup refused'); end",
+    );
+    return;
+  }
+  await proxy.query(
+    "create function fail_rollup() returns trigger language plpgsql as $$ begin raise exception 'rollup refused'; end $$",
+  );
+  await proxy.query(
+    "create trigger fail_rollup before insert on usage_daily for each row execute function fail_rollup()",
+  );
+}
+
+async function allowRollupInserts(proxy: ProxyHarness): Promise<void> {
+  await proxy.query(
+    TEST_DIALECT === "sqlite"
+      ? "drop trigger fail_rollup"
+      : "drop trigger fail_rollup on usage_daily",
+  );
+}
 
 /**
  * The request row, client totals, daily rollup and prepaid debit are one transaction: when its last statement
@@ -28,9 +53,7 @@ describe("accounting transaction", () => {
     });
     const { clientId, token } = await proxy.seedClient();
     const before = await proxy.snapshot(providerId, clientId);
-    await proxy.query(
-      "create trigger fail_rollup before insert on usage_daily begin select raise(abort, 'rollup refused'); end",
-    );
+    await refuseRollupInserts(proxy);
 
     upstream.script({ usage: { prompt_tokens: 400, completion_tokens: 40 } });
     const answer = await proxy
@@ -48,7 +71,7 @@ describe("accounting transaction", () => {
     expect(during.ledgerRows).toBe(before.ledgerRows);
     expect(during.reserved > 0n).toBe(true);
 
-    await proxy.query("drop trigger fail_rollup");
+    await allowRollupInserts(proxy);
     await proxy.accounting.replaySpool();
 
     const after = await proxy.snapshot(providerId, clientId);

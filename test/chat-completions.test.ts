@@ -296,5 +296,8 @@ describe("chat completions", () => {
     const models = await proxy.openai(token).models.list();
 
     expect(models.data.map((model) => model.id)).toEqual(["gpt-4o-mini"]);
+    expect(Math.abs(models.data[0].created - Date.now() / 1000)).toBeLessThan(
+      3600,
+    );
   });
 });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { BillingMode } from "../src/providers/entities/provider.entity";
 import { OpenAiUpstream } from "./support/openai-upstream";
 import { ProxyHarness } from "./support/proxy-harness";
-import { SqliteWriteLock } from "./support/sqlite-lock";
+import { DatabaseWriteLock } from "./support/database-lock";
 
 /**
  * The database is locked by another process while a request completes. The client still gets its answer, the
@@ -53,7 +53,7 @@ describe("database outage", () => {
     });
 
     await new Promise((resolve) => setTimeout(resolve, 150));
-    const lock = await SqliteWriteLock.take(proxy.folder);
+    const lock = await DatabaseWriteLock.take(proxy);
     const answer = await pending;
 
     return { answer, lock };
@@ -106,7 +106,7 @@ describe("database outage", () => {
     await first.stop({ keepFiles: true });
     await lock.release();
 
-    const second = await ProxyHarness.start(overrides, first.folder);
+    const second = await ProxyHarness.start(overrides, first);
     await second.accounting.replaySpool();
 
     const rows = await second.query(

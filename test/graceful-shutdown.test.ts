@@ -1,10 +1,8 @@
 import { rmSync } from "node:fs";
-import { join } from "node:path";
-
-import sqlite3 from "sqlite3";
 
 import { OpenAiUpstream } from "./support/openai-upstream";
 import { ProxyHarness } from "./support/proxy-harness";
+import { DatabaseReader, dropPostgresDatabase } from "./support/test-database";
 
 /** Shutdown lets a stream in flight finish and writes its record before the database closes. */
 describe("graceful shutdown", () => {
@@ -37,18 +35,17 @@ describe("graceful shutdown", () => {
     await proxy.stop({ keepFiles: true });
 
     expect(await reading).toBe("0 1 2 3 4 5 6 7 8 9 ");
-    const db = new sqlite3.Database(join(proxy.folder, "proxy.sqlite"));
-    const rows = await new Promise<{ status: string }[]>((resolve, reject) =>
-      db.all(
-        "select status from llm_requests where request_id = 'in-flight'",
-        (error, result) =>
-          error ? reject(error) : resolve(result as { status: string }[]),
-      ),
+    const reader = await DatabaseReader.open(proxy);
+    const rows = await reader.query<{ status: string }>(
+      "select status from llm_requests where request_id = 'in-flight'",
     );
-    db.close();
+    await reader.close();
     expect(rows).toEqual([{ status: "completed" }]);
 
     rmSync(proxy.folder, { recursive: true, force: true });
+    if (proxy.databaseUrl) {
+      await dropPostgresDatabase(proxy.databaseUrl);
+    }
     await upstream.stop();
   });
 });

@@ -13,21 +13,34 @@ import {
 } from "../src/database/migration-runner";
 import { buildOrmOptions } from "../src/database/orm-options";
 import { testConfig } from "./support/proxy-harness";
+import {
+  createPostgresDatabase,
+  dropPostgresDatabase,
+  onlyOn,
+  TEST_DIALECT,
+} from "./support/test-database";
 
 /** Start-up migrations: applied once, verified by checksum, refused on a newer or altered database. */
 describe("migrations", () => {
   let folder: string;
 
-  beforeEach(() => {
+  let databaseUrl: string | null;
+
+  beforeEach(async () => {
     folder = mkdtempSync(join(tmpdir(), "llm-proxy-migrations-"));
+    databaseUrl =
+      TEST_DIALECT === "postgresql" ? await createPostgresDatabase() : null;
   });
 
-  afterEach(() => {
+  afterEach(async () => {
     rmSync(folder, { recursive: true, force: true });
+    if (databaseUrl) {
+      await dropPostgresDatabase(databaseUrl);
+    }
   });
 
   async function open(): Promise<MikroORM> {
-    return MikroORM.init(buildOrmOptions(testConfig(folder)));
+    return MikroORM.init(buildOrmOptions(testConfig(folder, {}, databaseUrl)));
   }
 
   const sql = (orm: MikroORM) => (orm.em as EntityManager).getConnection();
@@ -40,14 +53,14 @@ describe("migrations", () => {
 
     expect(first).toEqual(["Migration20261204120000InitialSchema"]);
     expect(second).toEqual([]);
-    const tables = await sql(orm).execute<{ name: string }[]>(
-      "select name from sqlite_master where type = 'table' and name = 'llm_requests'",
+    const rows = await sql(orm).execute<{ n: number | string }[]>(
+      "select count(*) as n from llm_requests",
     );
-    expect(tables).toHaveLength(1);
+    expect(Number(rows[0].n)).toBe(0);
     await orm.close();
   });
 
-  it("makes the database file private", async () => {
+  onlyOn("sqlite")("makes the database file private", async () => {
     const orm = await open();
     await runMigrations(orm, { backup: true });
     await orm.close();
@@ -60,10 +73,11 @@ describe("migrations", () => {
     await runMigrations(orm, { backup: true });
 
     const insert = sql(orm).execute(
-      "insert into client_tokens (client_id, token_hash, display_prefix, name, created_at) values (999, 'x', 'x', 'x', 0)",
+      "insert into client_tokens (client_id, token_hash, display_prefix, name, created_at) values (999, 'x', 'x', 'x', ?)",
+      [new Date()],
     );
 
-    await expect(insert).rejects.toThrow(/FOREIGN KEY/);
+    await expect(insert).rejects.toThrow(/foreign key/i);
     await orm.close();
   });
 
@@ -100,15 +114,16 @@ describe("migrations", () => {
     const orm = await open();
     await runMigrations(orm, { backup: true });
     await sql(orm).execute(
-      "insert into providers (name, kind, base_url, credit_balance, created_at, updated_at) values ('p', 'openai', 'http://x', 5, 0, 0)",
+      "insert into providers (name, kind, base_url, credit_balance, created_at, updated_at) values ('p', 'openai', 'http://x', 5, ?, ?)",
+      [new Date(), new Date()],
     );
 
     await expect(
       sql(orm).execute("update providers set credit_balance = -1"),
-    ).rejects.toThrow(/CHECK/);
+    ).rejects.toThrow(/check/i);
     await expect(
       sql(orm).execute("update providers set credit_reserved = 6"),
-    ).rejects.toThrow(/CHECK/);
+    ).rejects.toThrow(/check/i);
     await orm.close();
   });
 
@@ -116,7 +131,8 @@ describe("migrations", () => {
     const orm = await open();
     await runMigrations(orm, { backup: true });
     await sql(orm).execute(
-      "insert into providers (name, kind, base_url, created_at, updated_at) values ('p', 'openai', 'http://x', 0, 0)",
+      "insert into providers (name, kind, base_url, created_at, updated_at) values ('p', 'openai', 'http://x', ?, ?)",
+      [new Date(), new Date()],
     );
 
     const [row] = await sql(orm).execute<{ billing_mode: string }[]>(
@@ -125,11 +141,11 @@ describe("migrations", () => {
     expect(row.billing_mode).toBe("postpaid");
     await expect(
       sql(orm).execute("update providers set billing_mode = null"),
-    ).rejects.toThrow(/NOT NULL/);
+    ).rejects.toThrow(/not.null/i);
     await orm.close();
   });
 
-  it("backs up the database before a new migration", async () => {
+  onlyOn("sqlite")("backs up the database before a new migration", async () => {
     const first = await open();
     await runMigrations(first, { backup: true });
     await first.close();

@@ -1,11 +1,12 @@
-import { ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 import { request } from "undici";
 
 import { OpenAiUpstream } from "./support/openai-upstream";
 import { ProxyHarness } from "./support/proxy-harness";
+import { ServerProcess, serverEnv } from "./support/server-process";
+import { dropPostgresDatabase } from "./support/test-database";
 
 /**
  * Runs the real entry point as its own process, as an operator would, and reads everything it prints: JSON
@@ -13,12 +14,10 @@ import { ProxyHarness } from "./support/proxy-harness";
  */
 describe("server process", () => {
   let upstream: OpenAiUpstream;
-  let folder: string;
+  let target: { folder: string; databaseUrl: string | null };
   let token: string;
   let apiKey: string;
-  let child: ChildProcess;
-  let output = "";
-  let baseUrl: string;
+  let server: ServerProcess;
 
   beforeAll(async () => {
     upstream = await OpenAiUpstream.start();
@@ -28,56 +27,26 @@ describe("server process", () => {
       apiKey: "sk-live-provider-secret-0123456789",
     }));
     ({ token } = await seeding.seedClient());
-    folder = seeding.folder;
+    target = { folder: seeding.folder, databaseUrl: seeding.databaseUrl };
     await seeding.stop({ keepFiles: true });
 
-    child = spawn(
-      process.execPath,
-      ["-r", "ts-node/register/transpile-only", "src/main.ts"],
-      {
-        cwd: join(__dirname, ".."),
-        env: {
-          ...process.env,
-          TS_NODE_PROJECT: "tsconfig.json",
-          PORT: "0",
-          LOG_LEVEL: "debug",
-          SQLITE_PATH: join(folder, "proxy.sqlite"),
-          SECRETS_FILE: join(folder, "secrets.json"),
-          SPOOL_DIR: join(folder, "spool"),
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    child.stdout!.on("data", (data: Buffer) => (output += data.toString()));
-    child.stderr!.on("data", (data: Buffer) => (output += data.toString()));
-
-    baseUrl = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`server did not start:\n${output}`)),
-        60_000,
-      );
-      const poll = setInterval(() => {
-        const match = /"msg":"llm-proxy listening","url":"([^"]+)"/.exec(
-          output,
-        );
-        if (match) {
-          clearInterval(poll);
-          clearTimeout(timer);
-          resolve(match[1]);
-        }
-      }, 50);
+    server = await ServerProcess.start({
+      ...serverEnv(target, "spool"),
+      LOG_LEVEL: "debug",
     });
   }, 90_000);
 
   afterAll(async () => {
-    if (child.exitCode === null) {
-      child.kill("SIGKILL");
-    }
+    await server.stop("SIGKILL");
     await upstream.stop();
+    rmSync(target.folder, { recursive: true, force: true });
+    if (target.databaseUrl) {
+      await dropPostgresDatabase(target.databaseUrl);
+    }
   });
 
   async function chat(authorization: string, stream = false) {
-    const response = await request(`${baseUrl}/v1/chat/completions`, {
+    const response = await request(`${server.baseUrl}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization },
       body: JSON.stringify({
@@ -98,20 +67,17 @@ describe("server process", () => {
     expect(streamed.statusCode).toBe(200);
     expect(rejected.statusCode).toBe(401);
 
-    child.kill("SIGTERM");
-    const code = await new Promise<number | null>((resolve) =>
-      child.once("exit", resolve),
-    );
-    expect(code).toBe(0);
+    expect(await server.stop("SIGTERM")).toBe(0);
 
-    const lines = output.split("\n").filter((line) => line.startsWith("{"));
-    const entries = lines.map(
-      (line) => JSON.parse(line) as Record<string, unknown>,
-    );
+    const output = server.output;
+    const entries = output
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     const requestLines = entries.filter((entry) => entry.req !== undefined);
     const requestId = String(ok.headers["x-request-id"]);
     const secrets = JSON.parse(
-      readFileSync(join(folder, "secrets.json"), "utf8"),
+      readFileSync(join(target.folder, "secrets.json"), "utf8"),
     ) as {
       masterKeys: { key: string }[];
       tokenPepper: string;

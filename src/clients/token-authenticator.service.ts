@@ -8,7 +8,10 @@ import {
 } from "../crypto/client-token";
 import { SECRET_MATERIAL } from "../crypto/crypto.module";
 import { SecretMaterial } from "../crypto/secrets-file";
-import { WriteTransactionRunner } from "../database/write-transaction";
+import {
+  readTime,
+  WriteTransactionRunner,
+} from "../database/write-transaction";
 import { ClientPrincipal } from "./client-principal";
 import { ClientStatus } from "./entities/client.entity";
 
@@ -72,7 +75,7 @@ export class TokenAuthenticator {
     if (row.revoked_at !== null) {
       throw unauthorized("Client token has been revoked.", "token_revoked");
     }
-    if (row.expires_at !== null && toDate(row.expires_at) <= now) {
+    if (row.expires_at !== null && readTime(row.expires_at) <= now) {
       throw unauthorized("Client token has expired.", "token_expired");
     }
     if (row.client_status !== ClientStatus.Active) {
@@ -120,16 +123,6 @@ export class TokenAuthenticator {
 
 /** How often a token's `last_used_at` is rewritten, at most, in milliseconds. */
 const LAST_USE_RESOLUTION_MS = 60_000;
-
-function toDate(value: number | string | Date): Date {
-  return value instanceof Date
-    ? value
-    : new Date(
-        typeof value === "string" && /^\d+$/.test(value)
-          ? Number(value)
-          : value,
-      );
-}
 
 /** SQLite returns the JSON column as text, PostgreSQL as a parsed value. */
 function parseAllowedModels(value: string | string[] | null): string[] | null {

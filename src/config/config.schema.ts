@@ -27,12 +27,17 @@ export const configSchema = z
         /** postgres:// URL for scale-out; when absent, the SQLite file at `sqlitePath` is used. */
         url: z.string().min(1).nullable().default(null),
         sqlitePath: z.string().min(1).default("data/llm-proxy.sqlite"),
-        /** How long a SQLite writer waits for the lock before failing, in milliseconds. */
+        /** How long a write waits for a lock before failing (SQLite busy timeout, PostgreSQL lock_timeout), in milliseconds. */
         busyTimeoutMs: count.default(5000),
         /** SQLite `synchronous` pragma; FULL keeps acknowledged debits across power loss. */
         synchronous: z.enum(["FULL", "NORMAL", "EXTRA"]).default("FULL"),
         /** Copy the SQLite file aside before migrations change it. */
         backupBeforeMigrate: z.boolean().default(true),
+        /** PostgreSQL connections kept open; SQLite always uses one connection. */
+        poolMin: z.coerce.number().int().min(0).default(2),
+        poolMax: count.default(10),
+        /** How long a request waits for a free PostgreSQL connection, in milliseconds. */
+        poolAcquireTimeoutMs: count.default(10_000),
         /** Statements slower than this are logged with their duration, in milliseconds. */
         slowQueryMs: count.default(200),
       })

@@ -1,129 +1,228 @@
 import "reflect-metadata";
 
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { MikroORM } from "@mikro-orm/core";
 import { EntityManager } from "@mikro-orm/knex";
+import { Client } from "pg";
 
 import { loadConfig } from "../config/load-config";
 import { runMigrations } from "./migration-runner";
 import { buildOrmOptions } from "./orm-options";
 
-const BOOKKEEPING_TABLES = new Set([
-  "schema_migrations",
-  "schema_migration_checksums",
-  "sqlite_sequence",
-]);
+/** Tables the migration machinery owns, which no entity declares. */
+const BOOKKEEPING =
+  /^(schema_migrations|schema_migration_checksums|sqlite_sequence)\b/;
 
 interface SchemaObject {
-  type: string;
+  kind: string;
   name: string;
-  sql: string | null;
+  definition: string;
+}
+
+/** One dialect to check: how to open an empty database, read its schema and clean up. */
+interface Target {
+  label: string;
+  migrationsFolder: string;
+  open(which: "migrations" | "entities"): Promise<MikroORM>;
+  describe(orm: MikroORM): Promise<SchemaObject[]>;
+  cleanUp(): Promise<void>;
 }
 
 /**
- * Fails when the entities and the migrations disagree. Builds one SQLite database from the migrations and one
- * from the entities, then compares every table and index definition. Also checks that the migrations roll back
- * to an empty schema and apply again.
+ * Fails when the entities and the migrations disagree. For each dialect it builds one database from the
+ * migrations and one from the entities and compares every table, column, constraint and index. It also checks
+ * that the migrations roll back to an empty schema and apply again. SQLite is always checked; PostgreSQL when
+ * MIGRATION_CHECK_POSTGRES_URL names a server where it may create and drop databases.
  */
 async function main(): Promise<void> {
-  const folder = mkdtempSync(join(tmpdir(), "llm-proxy-migration-check-"));
+  const targets = [sqliteTarget()];
+  if (process.env.MIGRATION_CHECK_POSTGRES_URL) {
+    targets.push(postgresTarget(process.env.MIGRATION_CHECK_POSTGRES_URL));
+  }
 
-  try {
-    const fromMigrations = await openOrm(join(folder, "migrations.sqlite"));
-    await runMigrations(fromMigrations, { backup: false });
-    const migrated = await describeSchema(fromMigrations);
-
-    await fromMigrations.getMigrator().down({ to: 0 });
-    const afterDown = (await describeSchema(fromMigrations)).filter(
-      (entry) => entry.type === "table",
-    );
-    await runMigrations(fromMigrations, { backup: false });
-    await fromMigrations.close();
-
-    const fromEntities = await openOrm(join(folder, "entities.sqlite"));
-    await fromEntities.schema.createSchema();
-    const generated = await describeSchema(fromEntities);
-    await fromEntities.close();
-
-    const problems = compare(migrated, generated);
-    if (afterDown.length > 0) {
-      problems.push(
-        `down migrations left tables behind: ${afterDown.map((entry) => entry.name).join(", ")}`,
-      );
+  for (const target of targets) {
+    try {
+      const problems = await check(target);
+      if (problems.length > 0) {
+        console.error(
+          `${target.label}: entities and migrations disagree:\n${problems.map((line) => `  - ${line}`).join("\n")}`,
+        );
+        console.error(
+          `Add a migration in ${target.migrationsFolder} for the entity change and list it in migrations/index.ts.`,
+        );
+        process.exitCode = 1;
+      } else {
+        console.log(`${target.label}: migrations match the entities`);
+      }
+    } finally {
+      await target.cleanUp();
     }
-
-    if (problems.length > 0) {
-      console.error(
-        "Entities and migrations disagree:\n" +
-          problems.map((line) => `  - ${line}`).join("\n"),
-      );
-      console.error(
-        "Add a migration in migrations/sqlite/ for the entity change and list it in migrations/index.ts.",
-      );
-      process.exitCode = 1;
-      return;
-    }
-
-    console.log(
-      `migration check passed: ${migrated.length} tables and indexes match the entities`,
-    );
-  } finally {
-    rmSync(folder, { recursive: true, force: true });
   }
 }
 
-async function openOrm(path: string): Promise<MikroORM> {
-  const config = loadConfig({ SQLITE_PATH: path, LOG_LEVEL: "silent" });
-  return MikroORM.init(buildOrmOptions(config));
-}
+async function check(target: Target): Promise<string[]> {
+  const fromMigrations = await target.open("migrations");
+  await runMigrations(fromMigrations, { backup: false });
+  const migrated = await target.describe(fromMigrations);
 
-async function describeSchema(orm: MikroORM): Promise<SchemaObject[]> {
-  const rows = await (orm.em as EntityManager)
-    .getConnection()
-    .execute<SchemaObject[]>(
-      "select type, name, sql from sqlite_master where sql is not null order by type, name",
-    );
-
-  return rows.filter(
-    (row) =>
-      !BOOKKEEPING_TABLES.has(row.name) &&
-      !row.name.startsWith("schema_migration"),
+  await fromMigrations.getMigrator().down({ to: 0 });
+  const leftBehind = (await target.describe(fromMigrations)).filter(
+    (entry) => entry.kind === "table",
   );
+  await runMigrations(fromMigrations, { backup: false });
+  await fromMigrations.close();
+
+  const fromEntities = await target.open("entities");
+  await fromEntities.schema.createSchema();
+  const generated = await target.describe(fromEntities);
+  await fromEntities.close();
+
+  const problems = compare(migrated, generated);
+  if (leftBehind.length > 0) {
+    problems.push(
+      `down migrations left tables behind: ${leftBehind.map((entry) => entry.name).join(", ")}`,
+    );
+  }
+
+  return problems;
 }
 
 function compare(
   migrated: SchemaObject[],
   generated: SchemaObject[],
 ): string[] {
-  const normalize = (sql: string | null) =>
-    (sql ?? "").replace(/\s+/g, " ").trim();
-  const byName = new Map(migrated.map((entry) => [entry.name, entry]));
+  const key = (entry: SchemaObject) => `${entry.kind} ${entry.name}`;
+  const normalize = (text: string) => text.replace(/\s+/g, " ").trim();
+  const remaining = new Map(migrated.map((entry) => [key(entry), entry]));
   const problems: string[] = [];
 
   for (const entry of generated) {
-    const other = byName.get(entry.name);
+    const other = remaining.get(key(entry));
     if (!other) {
       problems.push(
-        `${entry.type} ${entry.name} exists in the entities but no migration creates it`,
+        `${key(entry)} exists in the entities but no migration creates it`,
       );
-    } else if (normalize(other.sql) !== normalize(entry.sql)) {
+    } else if (normalize(other.definition) !== normalize(entry.definition)) {
       problems.push(
-        `${entry.type} ${entry.name} differs:\n      migrations: ${normalize(other.sql)}\n      entities:   ${normalize(entry.sql)}`,
+        `${key(entry)} differs:\n      migrations: ${normalize(other.definition)}\n      entities:   ${normalize(entry.definition)}`,
       );
     }
-    byName.delete(entry.name);
+    remaining.delete(key(entry));
   }
 
-  for (const entry of byName.values()) {
+  for (const entry of remaining.values()) {
     problems.push(
-      `${entry.type} ${entry.name} is created by a migration but no entity declares it`,
+      `${key(entry)} is created by a migration but no entity declares it`,
     );
   }
 
   return problems;
+}
+
+function sqliteTarget(): Target {
+  const folder = mkdtempSync(join(tmpdir(), "llm-proxy-migration-check-"));
+
+  return {
+    label: "sqlite",
+    migrationsFolder: "migrations/sqlite/",
+    open: (which) =>
+      MikroORM.init(
+        buildOrmOptions(
+          loadConfig({
+            SQLITE_PATH: join(folder, `${which}.sqlite`),
+            LOG_LEVEL: "silent",
+          }),
+        ),
+      ),
+    describe: async (orm) => {
+      const rows = await (orm.em as EntityManager)
+        .getConnection()
+        .execute<{ type: string; name: string; sql: string }[]>(
+          "select type, name, sql from sqlite_master where sql is not null order by type, name",
+        );
+      return rows
+        .filter((row) => !BOOKKEEPING.test(row.name))
+        .map((row) => ({
+          kind: row.type,
+          name: row.name,
+          definition: row.sql,
+        }));
+    },
+    cleanUp: async () => rmSync(folder, { recursive: true, force: true }),
+  };
+}
+
+function postgresTarget(adminUrl: string): Target {
+  const prefix = `llmp_check_${randomBytes(4).toString("hex")}`;
+  const created: string[] = [];
+  const admin = async (sql: string) => {
+    const client = new Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+
+  return {
+    label: "postgresql",
+    migrationsFolder: "migrations/postgresql/",
+    open: async (which) => {
+      const name = `${prefix}_${which}`;
+      await admin(`create database ${name}`);
+      created.push(name);
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      return MikroORM.init(
+        buildOrmOptions(
+          loadConfig({ DATABASE_URL: url.toString(), LOG_LEVEL: "silent" }),
+        ),
+      );
+    },
+    describe: (orm) => describePostgres(orm),
+    cleanUp: async () => {
+      for (const name of created) {
+        await admin(`drop database if exists ${name} with (force)`);
+      }
+    },
+  };
+}
+
+async function describePostgres(orm: MikroORM): Promise<SchemaObject[]> {
+  const connection = (orm.em as EntityManager).getConnection();
+  const tables = await connection.execute<{ name: string }[]>(
+    "select table_name as name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'",
+  );
+  const columns = await connection.execute<
+    { name: string; definition: string }[]
+  >(
+    `select table_name || '.' || column_name as name,
+       concat_ws(' ', data_type, character_maximum_length, is_nullable, column_default) as definition
+     from information_schema.columns where table_schema = 'public'`,
+  );
+  const constraints = await connection.execute<
+    { name: string; definition: string }[]
+  >(
+    `select conrelid::regclass::text || '.' || conname as name, pg_get_constraintdef(oid) as definition
+     from pg_constraint where connamespace = 'public'::regnamespace`,
+  );
+  const indexes = await connection.execute<
+    { name: string; definition: string }[]
+  >(
+    "select tablename || '.' || indexname as name, indexdef as definition from pg_indexes where schemaname = 'public'",
+  );
+
+  return [
+    ...tables.map((row) => ({ kind: "table", name: row.name, definition: "" })),
+    ...columns.map((row) => ({ kind: "column", ...row })),
+    ...constraints.map((row) => ({ kind: "constraint", ...row })),
+    ...indexes.map((row) => ({ kind: "index", ...row })),
+  ].filter((entry) => !BOOKKEEPING.test(entry.name.replace(/^"|"$/g, "")));
 }
 
 main().catch((error: unknown) => {

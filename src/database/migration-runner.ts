@@ -7,6 +7,8 @@ import { Migration } from "@mikro-orm/migrations";
 import { EntityManager } from "@mikro-orm/knex";
 
 const CHECKSUM_TABLE = "schema_migration_checksums";
+/** Advisory lock key that serialises migrations on PostgreSQL: the bytes of "llmp". */
+const MIGRATION_LOCK_KEY = 0x6c6c6d70;
 const logger = new Logger("Migrations");
 
 /** Raised when the database cannot be used by this build: newer schema, or an applied migration changed. */
@@ -37,39 +39,36 @@ export async function runMigrations(
   const known = migrationsFor(orm);
   if (known.length === 0) {
     throw new SchemaMismatchError(
-      `This build has no migrations for ${orm.config.get("driver")?.name ?? "this database"}; use SQLite.`,
+      `This build has no migrations for ${orm.config.get("driver")?.name ?? "this database"}.`,
     );
   }
 
-  await ensureChecksumTable(em);
-  await withMigrationLock(orm, async () => {
+  return withMigrationLock(orm, async () => {
+    await ensureChecksumTable(em);
     await verifyApplied(orm, em, known);
-  });
 
-  const migrator = orm.getMigrator();
-  const pending = await migrator.getPendingMigrations();
-  if (pending.length === 0) {
-    restrictSqliteFiles(orm);
-    return [];
-  }
-
-  const executed = await migrator.getExecutedMigrations();
-  if (options.backup && isSqlite(orm) && executed.length > 0) {
-    await backupSqlite(orm, em);
-  }
-
-  const applied = await withMigrationLock(orm, async () => {
-    const done = await migrator.up();
-    for (const migration of done) {
-      await recordChecksum(orm, em, known, migration.name);
+    const migrator = orm.getMigrator();
+    const pending = await migrator.getPendingMigrations();
+    if (pending.length > 0 && options.backup && isSqlite(orm)) {
+      const executed = await migrator.getExecutedMigrations();
+      if (executed.length > 0) {
+        await backupSqlite(orm, em);
+      }
     }
-    return done.map((migration) => migration.name);
+
+    const applied: string[] = [];
+    for (const migration of pending.length > 0 ? await migrator.up() : []) {
+      await recordChecksum(orm, em, known, migration.name);
+      applied.push(migration.name);
+    }
+
+    restrictSqliteFiles(orm);
+    if (applied.length > 0) {
+      logger.log({ msg: "applied migrations", migrations: applied });
+    }
+
+    return applied;
   });
-
-  restrictSqliteFiles(orm);
-  logger.log({ msg: "applied migrations", migrations: applied });
-
-  return applied;
 }
 
 async function verifyApplied(
@@ -166,26 +165,34 @@ async function ensureChecksumTable(em: EntityManager): Promise<void> {
 }
 
 /**
- * Serialises migration work between processes starting at once: a PostgreSQL advisory lock, or on SQLite an
- * immediate transaction that holds the write lock while the migrator reads what is applied.
+ * Serialises migration work between processes starting at once. On PostgreSQL a session advisory lock is held on
+ * one dedicated connection while the migrator uses others. On SQLite the migrator's own transaction takes the
+ * write lock, and a second process waits on the busy timeout, then finds nothing pending.
  */
 async function withMigrationLock<T>(
   orm: MikroORM,
   work: () => Promise<T>,
 ): Promise<T> {
-  const connection = (orm.em as EntityManager).getConnection();
   if (isSqlite(orm)) {
-    // SQLite's migrator runs its own transaction, and a second process simply waits on the busy timeout and then
-    // finds nothing pending, so no separate lock is taken.
     return work();
   }
 
-  const lockKey = 0x6c6c6d70; // "llmp"
-  await connection.execute(`select pg_advisory_lock(${lockKey})`);
+  const client = (orm.em as EntityManager).getConnection().getKnex().client as {
+    acquireConnection(): Promise<{ query(sql: string): Promise<unknown> }>;
+    releaseConnection(connection: unknown): Promise<void>;
+  };
+  const connection = await client.acquireConnection();
   try {
-    return await work();
+    await connection.query(`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`);
+    try {
+      return await work();
+    } finally {
+      await connection.query(
+        `select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`,
+      );
+    }
   } finally {
-    await connection.execute(`select pg_advisory_unlock(${lockKey})`);
+    await client.releaseConnection(connection);
   }
 }
 

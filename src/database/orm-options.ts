@@ -24,6 +24,18 @@ interface SqliteHandle {
   exec(sql: string, callback: (error: Error | null) => void): void;
 }
 
+interface PgHandle {
+  query(sql: string, callback: (error: Error | null) => void): void;
+}
+
+/**
+ * Session settings for every PostgreSQL connection. `lock_timeout` plays the part of SQLite's busy timeout: a
+ * write that waits longer for a row lock fails, and its accounting record goes to the spool.
+ */
+export function postgresSessionSql(config: AppConfig["database"]): string {
+  return `set lock_timeout = ${config.busyTimeoutMs}; set timezone = 'UTC'`;
+}
+
 /** Builds the MikroORM options for the configured database. Schema changes come only from migrations. */
 export function buildOrmOptions(config: AppConfig): Options {
   const common: Options = {
@@ -49,6 +61,18 @@ export function buildOrmOptions(config: AppConfig): Options {
       migrations: {
         ...common.migrations,
         migrationsList: POSTGRESQL_MIGRATIONS,
+      },
+      pool: {
+        min: config.database.poolMin,
+        max: config.database.poolMax,
+        acquireTimeoutMillis: config.database.poolAcquireTimeoutMs,
+        afterCreate: (
+          connection: PgHandle,
+          done: (error: Error | null, connection: unknown) => void,
+        ) =>
+          connection.query(postgresSessionSql(config.database), (error) =>
+            done(error, connection),
+          ),
       },
     };
   }

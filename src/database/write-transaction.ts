@@ -171,3 +171,19 @@ function pgParams(params: SqlParam[]): unknown[] {
     typeof value === "bigint" ? value.toString() : value,
   );
 }
+
+/**
+ * Reads a timestamp column from a raw query: epoch milliseconds on SQLite, or on PostgreSQL the text that the
+ * ORM's driver settings leave it as (`2026-12-04 13:46:39.161+00`).
+ */
+export function readTime(value: number | string | Date): Date {
+  if (value instanceof Date) {
+    return value;
+  }
+  if (typeof value === "number" || /^\d+$/.test(value)) {
+    return new Date(Number(value));
+  }
+
+  const iso = value.replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00");
+  return new Date(iso);
+}

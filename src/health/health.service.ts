@@ -4,7 +4,10 @@ import { Injectable } from "@nestjs/common";
 import { MikroORM } from "@mikro-orm/core";
 
 import { KeyRing } from "../crypto/key-ring";
-import { WriteTransactionRunner } from "../database/write-transaction";
+import {
+  readTime,
+  WriteTransactionRunner,
+} from "../database/write-transaction";
 
 export interface ReadinessReport {
   ready: boolean;
@@ -61,13 +64,7 @@ export class HealthService {
       `select checked_at from health_probes where replica = ?`,
       [this.replica],
     );
-    const stored = rows[0]
-      ? new Date(
-          typeof rows[0].checked_at === "string"
-            ? Number(rows[0].checked_at)
-            : rows[0].checked_at,
-        )
-      : null;
+    const stored = rows[0] ? readTime(rows[0].checked_at) : null;
 
     return stored?.getTime() === now.getTime()
       ? null

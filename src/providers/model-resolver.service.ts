@@ -1,7 +1,10 @@
 import { Injectable } from "@nestjs/common";
 
 import { ModelPrices } from "../billing/usage";
-import { WriteTransactionRunner } from "../database/write-transaction";
+import {
+  readTime,
+  WriteTransactionRunner,
+} from "../database/write-transaction";
 import { BillingMode, ProviderKind } from "./entities/provider.entity";
 import { ProvidersService } from "./providers.service";
 
@@ -83,7 +86,7 @@ export class ModelResolver {
     const rows = await this.db.read<{
       public_name: string;
       provider_name: string;
-      created_at: number | Date;
+      created_at: number | string | Date;
     }>(
       `select m.public_name, min(p.name) as provider_name, min(m.created_at) as created_at
        from model_configs m join providers p on p.id = m.provider_id
@@ -94,7 +97,7 @@ export class ModelResolver {
     return rows.map((row) => ({
       name: row.public_name,
       providerName: row.provider_name,
-      createdAt: Math.floor(new Date(row.created_at).getTime() / 1000),
+      createdAt: Math.floor(readTime(row.created_at).getTime() / 1000),
     }));
   }
 

@@ -2,8 +2,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { MikroORM } from "@mikro-orm/core";
-import { EntityManager } from "@mikro-orm/knex";
 import { NestFastifyApplication } from "@nestjs/platform-fastify";
 import OpenAI from "openai";
 
@@ -19,6 +17,12 @@ import {
   ProviderKind,
 } from "../../src/providers/entities/provider.entity";
 import { ProvidersService } from "../../src/providers/providers.service";
+import {
+  createPostgresDatabase,
+  DatabaseReader,
+  dropPostgresDatabase,
+  TEST_DIALECT,
+} from "./test-database";
 
 /** Settings a test may override, by section. */
 export type ConfigOverrides = {
@@ -35,35 +39,61 @@ export const TEST_PRICES = {
 };
 
 /**
- * A running llm-proxy on 127.0.0.1 with its own SQLite file, secrets file and spool folder in a fresh temporary
- * folder, plus helpers to seed it and read its database.
+ * A running llm-proxy on 127.0.0.1 with its own database (a SQLite file, or a fresh PostgreSQL database when
+ * TEST_DATABASE=postgres), secrets file and spool folder in a fresh temporary folder, plus helpers to seed it
+ * and read its database.
  */
 export class ProxyHarness {
   private constructor(
     readonly app: NestFastifyApplication,
     readonly config: AppConfig,
     readonly folder: string,
+    readonly databaseUrl: string | null,
     readonly baseUrl: string,
+    private readonly reader: DatabaseReader,
   ) {}
 
-  /** Starts the proxy; pass `folder` to reopen the files of an earlier harness. */
+  /** Starts the proxy; pass `reuse` to reopen the files and database of an earlier, stopped harness. */
   static async start(
     overrides: ConfigOverrides = {},
-    folder?: string,
+    reuse?: { folder: string; databaseUrl: string | null },
   ): Promise<ProxyHarness> {
-    const dir = folder ?? mkdtempSync(join(tmpdir(), "llm-proxy-test-"));
-    const config = testConfig(dir, overrides);
+    const folder =
+      reuse?.folder ?? mkdtempSync(join(tmpdir(), "llm-proxy-test-"));
+    const databaseUrl = reuse
+      ? reuse.databaseUrl
+      : TEST_DIALECT === "postgresql"
+        ? await createPostgresDatabase()
+        : null;
+    const config = testConfig(folder, overrides, databaseUrl);
     const app = await createApp(config);
     await app.listen(0, "127.0.0.1");
+    const reader = await DatabaseReader.open({ folder, databaseUrl });
 
-    return new ProxyHarness(app, config, dir, await app.getUrl());
+    return new ProxyHarness(
+      app,
+      config,
+      folder,
+      databaseUrl,
+      await app.getUrl(),
+      reader,
+    );
   }
 
-  /** Stops the proxy; keeps the folder when `keepFiles` is set, so a later harness can reopen it. */
+  /**
+   * Stops the proxy. With `keepFiles` its folder and database stay, so a later harness can reopen them;
+   * otherwise both are deleted.
+   */
   async stop(options: { keepFiles?: boolean } = {}): Promise<void> {
     await this.app.close();
-    if (!options.keepFiles) {
-      rmSync(this.folder, { recursive: true, force: true });
+    await this.reader.close();
+    if (options.keepFiles) {
+      return;
+    }
+
+    rmSync(this.folder, { recursive: true, force: true });
+    if (this.databaseUrl) {
+      await dropPostgresDatabase(this.databaseUrl);
     }
   }
 
@@ -91,13 +121,12 @@ export class ProxyHarness {
     });
   }
 
-  /** Runs a read-only query on the proxy's database. */
+  /** Runs a statement on the proxy's database over the test's own connection; see {@link DatabaseReader}. */
   async query<T = Record<string, unknown>>(
     sql: string,
     params: unknown[] = [],
   ): Promise<T[]> {
-    const em = this.app.get(MikroORM).em.fork() as EntityManager;
-    return em.getConnection().execute<T[]>(sql, params);
+    return this.reader.query<T>(sql, params);
   }
 
   /** Creates a provider for an upstream with one priced model; prepaid providers get `balance` USD of credit. */
@@ -208,12 +237,17 @@ export class ProxyHarness {
   }
 }
 
-/** Configuration for a test instance: files in `folder`, a random port, logs off unless LOG_LEVEL is set. */
+/**
+ * Configuration for a test instance: files in `folder`, the given PostgreSQL database or a SQLite file, a random
+ * port, and logs off unless LOG_LEVEL is set.
+ */
 export function testConfig(
   folder: string,
   overrides: ConfigOverrides = {},
+  databaseUrl: string | null = null,
 ): AppConfig {
   const base = loadConfig({
+    DATABASE_URL: databaseUrl ?? undefined,
     SQLITE_PATH: join(folder, "proxy.sqlite"),
     SECRETS_FILE: join(folder, "secrets.json"),
     SPOOL_DIR: join(folder, "spool"),
