@@ -12,6 +12,7 @@ import { DemoModule } from "./demo/demo.module";
 import { HealthModule } from "./health/health.module";
 import { LoggingModule } from "./logging/logging.module";
 import { MaintenanceModule } from "./maintenance/maintenance.module";
+import { MetricsModule } from "./metrics/metrics.module";
 import { ProvidersModule } from "./providers/providers.module";
 import { ProxyModule } from "./proxy/proxy.module";
 
@@ -27,6 +28,7 @@ export class AppModule {
         DatabaseModule.forRoot(config),
         CryptoModule,
         ScheduleModule.forRoot(),
+        MetricsModule,
         AuthModule,
         ClientsModule,
         ProvidersModule,

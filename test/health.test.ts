@@ -1,5 +1,6 @@
 import { request } from "undici";
 
+import { OpenAiUpstream } from "./support/openai-upstream";
 import { ProxyHarness } from "./support/proxy-harness";
 
 /** Liveness and readiness, including a provider key sealed under a master key the ring no longer has. */
@@ -62,5 +63,38 @@ describe("health", () => {
         "/health/ready",
       ]),
     );
+  });
+
+  it("serves Prometheus metrics with pool and request series", async () => {
+    const upstream = await OpenAiUpstream.start();
+    await proxy.seedProvider({
+      baseUrl: upstream.baseUrl,
+      name: "metered",
+      model: "metered-model",
+    });
+    const { token } = await proxy.seedClient();
+    await proxy.openai(token).chat.completions.create({
+      model: "metered-model",
+      messages: [{ role: "user", content: "hi" }],
+    });
+    await upstream.stop();
+
+    const response = await request(`${proxy.baseUrl}/metrics`);
+    const text = await response.body.text();
+
+    expect(response.statusCode).toBe(200);
+    expect(response.headers["content-type"]).toContain("text/plain");
+    expect(text).toContain(
+      'llmp_requests_total{provider="metered",model="metered-model",status="completed"} 1',
+    );
+    expect(text).toContain(
+      'llmp_tokens_total{provider="metered",model="metered-model",kind="prompt"} 12',
+    );
+    // 12 prompt tokens × 2.50 + 3 completion tokens × 10.00 = 60 USD per million → 60,000 nano-dollars.
+    expect(text).toContain(
+      'llmp_cost_nanodollars_total{provider="metered",model="metered-model"} 60000',
+    );
+    expect(text).toMatch(/llmp_db_pool_connections\{state="max"\} \d+/);
+    expect(text).toContain("llmp_process_resident_memory_bytes");
   });
 });

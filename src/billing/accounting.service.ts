@@ -11,6 +11,7 @@ import { AppConfig } from "../config/config.schema";
 import { AccountingStore, AdmissionResult } from "./accounting.store";
 import { Nanos } from "./money";
 import { RequestRecord, SettleOutcome } from "./request-record";
+import { MetricsService } from "../metrics/metrics.service";
 import { SpoolService } from "./spool.service";
 
 export interface AdmissionRequest {
@@ -38,6 +39,7 @@ export class AccountingService
   constructor(
     private readonly store: AccountingStore,
     private readonly spool: SpoolService,
+    private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -106,6 +108,7 @@ export class AccountingService
         err: error,
       });
       this.spool.save(record);
+      this.metrics.observeSpooled();
       return "spooled";
     }
   }

@@ -10,6 +10,7 @@ import { ClientPrincipal } from "../clients/client-principal";
 import { APP_CONFIG } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
 import { ProxyError } from "../common/proxy-error";
+import { MetricsService } from "../metrics/metrics.service";
 import {
   ModelResolver,
   ResolvedModel,
@@ -62,6 +63,7 @@ export class ChatCompletionsService {
     private readonly upstream: UpstreamClient,
     private readonly estimator: TokenEstimator,
     private readonly inFlight: InFlightRequests,
+    private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -435,6 +437,9 @@ export class ChatCompletionsService {
     };
 
     const outcome = await this.accounting.settle(record);
+    if (outcome !== "duplicate") {
+      this.metrics.observeRequest(record, call.model.provider.name);
+    }
     this.logger.debug({
       msg: "request metered",
       requestId: call.requestId,
