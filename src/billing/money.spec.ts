@@ -9,15 +9,16 @@ describe("costOf", () => {
   });
 
   it("divides by one million once", () => {
-    // 1,000 tokens at 2.50 USD per million: 1,000 × 2,500,000,000 / 1,000,000 = 2,500,000 nUSD.
+    // 1,000 tokens at 2.50 USD per million:
+    // 1,000 × 2,500,000,000 / 1,000,000 = 2,500,000 nUSD.
     const cost = costOf([{ tokens: 1_000, pricePerMillion: 2_500_000_000n }]);
 
     expect(cost).toBe(2_500_000n);
   });
 
   it("rounds the sum, not each part", () => {
-    // Each part is 1 × 200,000 / 1,000,000 = 0.2 nUSD, which alone rounds down to 0.
-    // The sum is 600,000 / 1,000,000 = 0.6 nUSD, which rounds up to 1.
+    // Each part is 1 × 200,000 / 1,000,000 = 0.2 nUSD, which alone rounds down
+    // to 0. The sum is 600,000 / 1,000,000 = 0.6 nUSD, which rounds up to 1.
     const part = { tokens: 1, pricePerMillion: 200_000n };
 
     expect(costOf([part])).toBe(0n);
@@ -26,7 +27,7 @@ describe("costOf", () => {
 
   it("rounds exact halves up", () => {
     // 1 × 500,000 / 1,000,000 = 0.5 nUSD → 1.
-    // 1 × 2,500,000 / 1,000,000 = 2.5 nUSD → 3, where half-even rounding would give 2.
+    // 1 × 2,500,000 / 1,000,000 = 2.5 nUSD → 3 (half-even gives 2).
     // 5 × 300,000 / 1,000,000 = 1.5 nUSD → 2.
     expect(costOf([{ tokens: 1, pricePerMillion: 500_000n }])).toBe(1n);
     expect(costOf([{ tokens: 1, pricePerMillion: 2_500_000n }])).toBe(3n);
@@ -41,8 +42,9 @@ describe("costOf", () => {
   });
 
   it("stays exact for large counts", () => {
-    // At 1,000,000 nUSD per million each token costs 1 nUSD, so (2^53 - 1) + 2 tokens cost 2^53 + 1 =
-    // 9,007,199,254,740,993 nUSD. A double cannot hold that value and would round it to ...992.
+    // At 1,000,000 nUSD per million each token costs 1 nUSD, so (2^53 - 1) + 2
+    // tokens cost 2^53 + 1 = 9,007,199,254,740,993 nUSD. A double cannot hold
+    // that value and would round it to ...992.
     const tokens = Number.MAX_SAFE_INTEGER;
     const cost = costOf([
       { tokens, pricePerMillion: 1_000_000n },
@@ -121,8 +123,8 @@ describe("parseUsd", () => {
   });
 
   it("rejects amounts beyond int64", () => {
-    // 9,223,372,037 USD is 9,223,372,037,000,000,000 nUSD, above INT64_MAX = 9,223,372,036,854,775,807, so a
-    // money column cannot store it.
+    // 9,223,372,037 USD is 9,223,372,037,000,000,000 nUSD, above INT64_MAX =
+    // 9,223,372,036,854,775,807, so a money column cannot store it.
     expect(() => parseUsd("9223372037")).toThrow(RangeError);
   });
 });

@@ -12,6 +12,9 @@ const TOKENS_PER_PRICE_UNIT = 1_000_000n;
 const USD_DECIMALS = 9;
 const DECIMAL_USD = /^(\d{1,12})(?:\.(\d{1,9}))?$/;
 
+/** Largest amount a signed 64-bit money column holds: about 9.22 billion USD. */
+export const MAX_NANOS: Nanos = 9_223_372_036_854_775_807n;
+
 /** One token kind of a request: how many tokens, at which price per million. */
 export interface PricedTokens {
   tokens: number;
@@ -47,8 +50,14 @@ export function parseUsd(text: string): Nanos {
 
   const whole = BigInt(match[1]);
   const fraction = BigInt((match[2] ?? "").padEnd(USD_DECIMALS, "0"));
+  const amount = whole * NANOS_PER_USD + fraction;
+  if (amount > MAX_NANOS) {
+    throw new RangeError(
+      `"${text}" is more than the largest storable amount, ${formatUsd(MAX_NANOS)} USD`,
+    );
+  }
 
-  return whole * NANOS_PER_USD + fraction;
+  return amount;
 }
 
 /** Formats nano-dollars as a decimal USD string with nine decimals, e.g. 1500000000n → "1.500000000". */

@@ -72,7 +72,8 @@ describe("priceUsage", () => {
   });
 
   it("prices reasoning as output otherwise", () => {
-    // 500 × 10,000,000,000 / 1,000,000 = 5,000,000 nUSD; the 200 reasoning tokens are part of the 500.
+    // 500 × 10,000,000,000 / 1,000,000 = 5,000,000 nUSD. The 200 reasoning
+    // tokens are part of the 500, so none is billed apart.
     const reasoned = usage({ completionTokens: 500, reasoningTokens: 200 });
 
     expect(priceUsage(reasoned, NO_REASONING_PRICE)).toBe(5_000_000n);
@@ -99,7 +100,8 @@ describe("priceUsage", () => {
   });
 
   it("rounds the total once", () => {
-    // 1 input and 1 output token at 1,700,000 nUSD per million: 3,400,000 / 1,000,000 = 3.4 → 3 nUSD.
+    // 1 input and 1 output token at 1,700,000 nUSD per million:
+    // 3,400,000 / 1,000,000 = 3.4 → 3 nUSD.
     // Rounding each part (1.7 → 2) would give 4.
     const prices: ModelPrices = {
       ...NO_REASONING_PRICE,
@@ -116,7 +118,8 @@ describe("priceUsage", () => {
   });
 
   it("clamps reasoning to completion", () => {
-    // Only the 100 completion tokens are billed: 100 × 20,000,000,000 / 1,000,000 = 2,000,000 nUSD.
+    // Only the 100 completion tokens are billed:
+    // 100 × 20,000,000,000 / 1,000,000 = 2,000,000 nUSD.
     const overReported = usage({ completionTokens: 100, reasoningTokens: 150 });
 
     expect(priceUsage(overReported, PRICES)).toBe(2_000_000n);
@@ -152,9 +155,11 @@ describe("priceUsage", () => {
   });
 
   it("bills cache reads plus writes within prompt", () => {
-    // Reads and writes each fit the 100-token prompt but together exceed it. Whichever way they are clamped,
-    // no more than 100 input tokens may be billed, so the cost is at most 100 tokens at the dearest input
-    // price: 100 × 3,125,000,000 / 1,000,000 = 312,500 nUSD (1-hour writes are free here).
+    // Reads and writes each fit the 100-token prompt but together exceed it.
+    // Whichever way they are clamped, no more than 100 input tokens may be
+    // billed, so the cost is at most 100 tokens at the highest input price
+    // (1-hour writes are free here):
+    // 100 × 3,125,000,000 / 1,000,000 = 312,500 nUSD.
     const prices: ModelPrices = { ...PRICES, cacheWrite1hPrice: 0n };
     const overReported = usage({
       promptTokens: 100,
@@ -167,15 +172,18 @@ describe("priceUsage", () => {
 });
 
 describe("worstCaseCost", () => {
-  it("uses dearest input and output prices", () => {
-    // input  1,000 × max(2.5, 1.25, 3.125, 5) USD = 1,000 × 5,000,000,000  = 5,000,000,000,000
-    // output   500 × max(10, 20) USD             =   500 × 20,000,000,000 = 10,000,000,000,000
+  it("uses highest input and output prices", () => {
+    // input  1,000 × 5,000,000,000 (max of 2.5, 1.25, 3.125, 5 USD)
+    //        = 5,000,000,000,000
+    // output 500 × 20,000,000,000 (max of 10, 20 USD)
+    //        = 10,000,000,000,000
     // sum 15,000,000,000,000 / 1,000,000 = 15,000,000 nUSD.
     expect(worstCaseCost(1_000, 500, PRICES)).toBe(15_000_000n);
   });
 
   it("uses output price without reasoning price", () => {
-    // 1,000 × 5,000,000,000 + 500 × 10,000,000,000 = 10,000,000,000,000, / 1,000,000 = 10,000,000 nUSD.
+    // 1,000 × 5,000,000,000 + 500 × 10,000,000,000 = 10,000,000,000,000
+    // 10,000,000,000,000 / 1,000,000 = 10,000,000 nUSD.
     expect(worstCaseCost(1_000, 500, NO_REASONING_PRICE)).toBe(10_000_000n);
   });
 
@@ -183,7 +191,10 @@ describe("worstCaseCost", () => {
     expect(worstCaseCost(0, 0, PRICES)).toBe(0n);
   });
 
-  /** Price sets that make each kind the dearest in turn, plus odd prices that exercise rounding. */
+  /**
+   * Price sets in which each kind in turn has the highest price, plus odd
+   * prices that exercise rounding.
+   */
   const priceSets: [string, ModelPrices][] = [
     ["default", PRICES],
     ["no reasoning price", NO_REASONING_PRICE],
@@ -263,9 +274,10 @@ describe("worstCaseCost", () => {
   });
 
   it("covers every small consistent usage", () => {
-    // Every usage whose parts fit their totals: reads + writes <= prompt, one-hour writes <= writes, and
-    // reasoning up to one more than completion (over-reported reasoning is clamped). The bounds are the usage's
-    // own totals, the tightest bounds it is within.
+    // Every usage whose parts fit their totals: reads + writes <= prompt,
+    // one-hour writes <= writes, and reasoning up to one more than completion
+    // (over-reported reasoning is clamped). The bounds are the usage's own
+    // totals, the tightest bounds it is within.
     const violations: string[] = [];
     let checked = 0;
     for (const [name, prices] of priceSets) {
@@ -290,8 +302,9 @@ describe("worstCaseCost", () => {
                   const cost = priceUsage(actual, prices);
                   const bound = worstCaseCost(prompt, completion, prices);
                   if (cost > bound) {
+                    const counts = JSON.stringify(actual);
                     violations.push(
-                      `${name}: ${JSON.stringify(actual)} costs ${cost} nUSD, above ${bound}`,
+                      `${name}: ${counts} costs ${cost} > ${bound}`,
                     );
                   }
                   checked++;
@@ -304,9 +317,10 @@ describe("worstCaseCost", () => {
     }
 
     expect(violations).toEqual([]);
-    // Per price set: sum over prompt 0..4 of the (read, write, write1h) triples with read + write <= prompt
-    // (1 + 4 + 10 + 20 + 35 = 70), times sum over completion 0..3 of (completion + 2) reasoning values
-    // (2 + 3 + 4 + 5 = 14): 70 × 14 = 980. Six price sets: 5,880.
+    // Per price set, the (read, write, write1h) triples for prompt 0..4 number
+    // 1 + 4 + 10 + 20 + 35 = 70, and the (completion, reasoning) pairs for
+    // completion 0..3 number 2 + 3 + 4 + 5 = 14, so 70 × 14 = 980.
+    // Six price sets: 6 × 980 = 5,880.
     expect(checked).toBe(5_880);
   });
 });

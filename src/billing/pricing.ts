@@ -7,14 +7,16 @@ import { ModelPrices, TokenUsage } from "./usage";
  * when the model has a reasoning price.
  */
 export function priceUsage(usage: TokenUsage, prices: ModelPrices): Nanos {
-  const cacheWrite5m = Math.max(
-    0,
-    usage.cacheWriteTokens - usage.cacheWrite1hTokens,
+  // Counts a provider reports inconsistently (more cached than prompt tokens) are clamped so that no token is
+  // billed twice and the cost stays within worstCaseCost of the same totals.
+  const cacheRead = Math.min(usage.cacheReadTokens, usage.promptTokens);
+  const cacheWrite = Math.min(
+    usage.cacheWriteTokens,
+    usage.promptTokens - cacheRead,
   );
-  const uncachedInput = Math.max(
-    0,
-    usage.promptTokens - usage.cacheReadTokens - usage.cacheWriteTokens,
-  );
+  const cacheWrite1h = Math.min(usage.cacheWrite1hTokens, cacheWrite);
+  const cacheWrite5m = cacheWrite - cacheWrite1h;
+  const uncachedInput = usage.promptTokens - cacheRead - cacheWrite;
   const reasoning =
     prices.reasoningPrice === null
       ? 0
@@ -22,12 +24,9 @@ export function priceUsage(usage: TokenUsage, prices: ModelPrices): Nanos {
 
   return costOf([
     { tokens: uncachedInput, pricePerMillion: prices.inputPrice },
-    { tokens: usage.cacheReadTokens, pricePerMillion: prices.cacheReadPrice },
+    { tokens: cacheRead, pricePerMillion: prices.cacheReadPrice },
     { tokens: cacheWrite5m, pricePerMillion: prices.cacheWritePrice },
-    {
-      tokens: usage.cacheWrite1hTokens,
-      pricePerMillion: prices.cacheWrite1hPrice,
-    },
+    { tokens: cacheWrite1h, pricePerMillion: prices.cacheWrite1hPrice },
     {
       tokens: usage.completionTokens - reasoning,
       pricePerMillion: prices.outputPrice,

@@ -411,9 +411,11 @@ program
     console.log("database is up to date");
   });
 
-program
+const keys = program
   .command("keys")
-  .description("Master keys that seal provider API keys")
+  .description("Master keys that seal provider API keys");
+
+keys
   .command("rotate")
   .description(
     "Add a new master key to the secrets file and re-encrypt every provider key with it",
@@ -422,6 +424,18 @@ program
     const result = await withApp((app) => app.get(KeyRotationService).rotate());
     console.log(
       `re-encrypted ${result.providers} provider keys under master key ${result.keyId}`,
+    );
+  });
+
+keys
+  .command("reseal")
+  .description(
+    "Re-encrypt every provider key under the newest master key, e.g. after adding one to LLM_PROXY_MASTER_KEYS",
+  )
+  .action(async () => {
+    const count = await withApp((app) => app.get(KeyRotationService).reseal());
+    console.log(
+      `re-encrypted ${count} provider keys under the newest master key`,
     );
   });
 

@@ -11,6 +11,15 @@ import { SecretMaterial } from "../crypto/secrets-file";
 import { Client, ClientStatus } from "./entities/client.entity";
 import { ClientToken } from "./entities/client-token.entity";
 
+/** Raised when a client name is already in use. */
+export class ClientNameTaken extends Error {
+  constructor(name: string) {
+    super(
+      `A client named '${name}' already exists; pick another name or use the existing client`,
+    );
+  }
+}
+
 export interface IssuedToken {
   id: number;
   /** The full token; shown once and never stored. */
@@ -27,11 +36,16 @@ export class ClientsService {
     @Inject(SECRET_MATERIAL) private readonly secrets: SecretMaterial,
   ) {}
 
+  /** Creates a client; the name must be unused. */
   async create(
     name: string,
     allowedModels: string[] | null = null,
   ): Promise<Client> {
     const em = this.em.fork();
+    if (await em.count(Client, { name })) {
+      throw new ClientNameTaken(name);
+    }
+
     const client = em.create(Client, { name, allowedModels });
     await em.flush();
 

@@ -1,7 +1,15 @@
 import { z } from "zod";
 
-/** Positive whole number, accepted from YAML numbers and from environment strings alike. */
-const count = z.coerce.number().int().positive();
+/** A whole number from YAML, or from an environment string of digits only ("0x10", "1e3" and "" are invalid). */
+const wholeNumber = z
+  .union([
+    z.number(),
+    z.string().regex(/^\d+$/, "expected digits only").transform(Number),
+  ])
+  .pipe(z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER));
+
+/** Positive whole number. */
+const count = wholeNumber.pipe(z.number().positive());
 
 /**
  * Every setting of the service, with its unit in the name or the comment.
@@ -12,7 +20,7 @@ export const configSchema = z
     server: z
       .object({
         host: z.string().min(1).default("127.0.0.1"),
-        port: z.coerce.number().int().min(0).max(65535).default(8080),
+        port: wholeNumber.pipe(z.number().max(65535)).default(8080),
         /** Largest accepted request body in bytes; large enough for base64 image inputs. */
         bodyLimitBytes: count.default(32 * 1024 * 1024),
         /** How long shutdown waits for in-flight requests before aborting them, in milliseconds. */
@@ -21,7 +29,7 @@ export const configSchema = z
         trustProxy: z.union([z.boolean(), z.string()]).default(false),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     database: z
       .object({
         /** postgres:// URL for scale-out; when absent, the SQLite file at `sqlitePath` is used. */
@@ -34,7 +42,7 @@ export const configSchema = z
         /** Copy the SQLite file aside before migrations change it. */
         backupBeforeMigrate: z.boolean().default(true),
         /** PostgreSQL connections kept open; SQLite always uses one connection. */
-        poolMin: z.coerce.number().int().min(0).default(2),
+        poolMin: wholeNumber.default(2),
         poolMax: count.default(10),
         /** How long a request waits for a free PostgreSQL connection, in milliseconds. */
         poolAcquireTimeoutMs: count.default(10_000),
@@ -42,14 +50,14 @@ export const configSchema = z
         slowQueryMs: count.default(200),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     secrets: z
       .object({
         /** JSON file with the master keys and the token pepper, created with mode 0600 on first run. */
         file: z.string().min(1).default("data/secrets.json"),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     proxy: z
       .object({
         connectTimeoutMs: count.default(10_000),
@@ -61,7 +69,7 @@ export const configSchema = z
         connectionsPerProvider: count.default(128),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     billing: z
       .object({
         /** A pending credit reservation older than this is voided by the sweeper, in milliseconds. */
@@ -76,7 +84,7 @@ export const configSchema = z
         spoolRetryMs: count.default(5_000),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     logging: z
       .object({
         level: z
@@ -84,14 +92,14 @@ export const configSchema = z
           .default("info"),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     demo: z
       .object({
         /** Seeds a demo client and starts a local stand-in provider; for trying the proxy offline. */
         enabled: z.boolean().default(false),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
   })
   .strict();
 

@@ -79,25 +79,58 @@ function applyEnv(target: Record<string, unknown>, env: Env): void {
 
   const databaseUrl = env.DATABASE_URL;
   if (databaseUrl) {
-    if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
-      setPath(target, "database.url", databaseUrl);
-    } else {
-      setPath(target, "database.url", null);
-      setPath(
-        target,
-        "database.sqlitePath",
-        databaseUrl.replace(/^sqlite:(\/\/)?/, ""),
-      );
-    }
+    applyDatabaseUrl(target, databaseUrl);
   }
 
-  if (env.LLM_PROXY_DEMO !== undefined) {
+  if (env.LLM_PROXY_DEMO !== undefined && env.LLM_PROXY_DEMO !== "") {
     setPath(
       target,
       "demo.enabled",
-      env.LLM_PROXY_DEMO === "1" || env.LLM_PROXY_DEMO === "true",
+      parseFlag("LLM_PROXY_DEMO", env.LLM_PROXY_DEMO),
     );
   }
+}
+
+/** Accepts `postgres://` and `postgresql://` URLs, `sqlite:` URLs and plain SQLite file paths. */
+function applyDatabaseUrl(
+  target: Record<string, unknown>,
+  databaseUrl: string,
+): void {
+  if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    setPath(target, "database.url", databaseUrl);
+    return;
+  }
+
+  if (
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(databaseUrl) &&
+    !databaseUrl.startsWith("sqlite:")
+  ) {
+    const scheme = databaseUrl.slice(0, databaseUrl.indexOf(":"));
+    throw new Error(
+      `DATABASE_URL uses the unsupported scheme '${scheme}'; use postgres://..., sqlite:PATH or a file path`,
+    );
+  }
+
+  setPath(target, "database.url", null);
+  setPath(
+    target,
+    "database.sqlitePath",
+    databaseUrl.replace(/^sqlite:(\/\/)?/, ""),
+  );
+}
+
+/** Reads a boolean environment variable: 1, true, yes, on or 0, false, no, off, in any case. */
+function parseFlag(name: string, value: string): boolean {
+  const normalized = value.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(normalized)) {
+    return true;
+  }
+  if (["0", "false", "no", "off"].includes(normalized)) {
+    return false;
+  }
+  throw new Error(
+    `${name} must be one of 1, true, yes, on, 0, false, no, off; got '${value}'`,
+  );
 }
 
 function describeIssues(error: z.ZodError): string {

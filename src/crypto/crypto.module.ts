@@ -2,13 +2,13 @@ import { Global, Module } from "@nestjs/common";
 
 import { APP_CONFIG } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
-import { KeyRing } from "./key-ring";
+import { KeyRingService } from "./key-ring.service";
 import { loadSecretMaterial, SecretMaterial } from "./secrets-file";
 
 /** Injection token for the {@link SecretMaterial}: master keys and the token pepper. */
 export const SECRET_MATERIAL = Symbol("SECRET_MATERIAL");
 
-/** Loads the server's secrets once and provides the key ring built from them. */
+/** Loads the server's secrets and provides the key ring built from them. */
 @Global()
 @Module({
   providers: [
@@ -23,12 +23,12 @@ export const SECRET_MATERIAL = Symbol("SECRET_MATERIAL");
         }),
     },
     {
-      provide: KeyRing,
-      inject: [SECRET_MATERIAL],
-      useFactory: (secrets: SecretMaterial) =>
-        KeyRing.create(secrets.masterKeys),
+      provide: KeyRingService,
+      inject: [SECRET_MATERIAL, APP_CONFIG],
+      useFactory: (secrets: SecretMaterial, config: AppConfig) =>
+        KeyRingService.create(secrets.masterKeys, config),
     },
   ],
-  exports: [SECRET_MATERIAL, KeyRing],
+  exports: [SECRET_MATERIAL, KeyRingService],
 })
 export class CryptoModule {}

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { Injectable } from "@nestjs/common";
 import { MikroORM } from "@mikro-orm/core";
 
-import { KeyRing } from "../crypto/key-ring";
+import { KeyRingService } from "../crypto/key-ring.service";
 import {
   readTime,
   WriteTransactionRunner,
@@ -22,7 +22,7 @@ export class HealthService {
   constructor(
     private readonly orm: MikroORM,
     private readonly db: WriteTransactionRunner,
-    private readonly keyRing: KeyRing,
+    private readonly keyRing: KeyRingService,
   ) {}
 
   async readiness(): Promise<ReadinessReport> {
@@ -80,9 +80,12 @@ export class HealthService {
     const rows = await this.db.read<{ key_id: string }>(
       `select distinct api_key_key_id as key_id from providers where api_key_key_id is not null`,
     );
-    const missing = rows
-      .map((row) => row.key_id)
-      .filter((id) => !this.keyRing.has(id));
+    const missing: string[] = [];
+    for (const { key_id: keyId } of rows) {
+      if (!(await this.keyRing.ensure(keyId))) {
+        missing.push(keyId);
+      }
+    }
 
     return missing.length === 0
       ? null

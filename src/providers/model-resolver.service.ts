@@ -76,7 +76,7 @@ export class ModelResolver {
       [true, true, publicName],
     );
 
-    return rows.length === 0 ? null : this.toResolved(rows[0]);
+    return rows.length === 0 ? null : await this.toResolved(rows[0]);
   }
 
   /** Public names of every enabled model, each once. */
@@ -101,7 +101,7 @@ export class ModelResolver {
     }));
   }
 
-  private toResolved(row: ModelRow): ResolvedModel {
+  private async toResolved(row: ModelRow): Promise<ResolvedModel> {
     return {
       modelConfigId: row.model_id,
       publicName: row.public_name,
@@ -124,7 +124,7 @@ export class ModelResolver {
         baseUrl: row.base_url,
         prepaid: row.billing_mode === BillingMode.Prepaid,
         supportsStreamOptions: Boolean(row.supports_stream_options),
-        apiKey: this.providers.openApiKey({
+        apiKey: await this.providers.openApiKey({
           id: row.provider_id,
           apiKeyCiphertext: row.api_key_ciphertext,
           apiKeyNonce: row.api_key_nonce,

@@ -2,8 +2,8 @@ import { Injectable } from "@nestjs/common";
 import { EntityManager } from "@mikro-orm/core";
 
 import { BalanceTransactionKind } from "../billing/entities/balance-transaction.entity";
-import { Nanos } from "../billing/money";
-import { KeyRing } from "../crypto/key-ring";
+import { formatUsd, MAX_NANOS, Nanos } from "../billing/money";
+import { KeyRingService } from "../crypto/key-ring.service";
 import { WriteTransactionRunner } from "../database/write-transaction";
 import { ModelConfig } from "./entities/model-config.entity";
 import {
@@ -56,7 +56,7 @@ export const providerKeyContext = (providerId: number) =>
 export class ProvidersService {
   constructor(
     private readonly em: EntityManager,
-    private readonly keyRing: KeyRing,
+    private readonly keyRing: KeyRingService,
     private readonly transactions: WriteTransactionRunner,
   ) {}
 
@@ -87,12 +87,12 @@ export class ProvidersService {
   }
 
   /** Opens a provider's API key. Throws when the key id is missing from the ring or the ciphertext was moved. */
-  openApiKey(
+  async openApiKey(
     provider: Pick<
       Provider,
       "id" | "apiKeyCiphertext" | "apiKeyNonce" | "apiKeyKeyId"
     >,
-  ): string {
+  ): Promise<string> {
     if (
       !provider.apiKeyCiphertext ||
       !provider.apiKeyNonce ||
@@ -154,17 +154,49 @@ export class ProvidersService {
     }
 
     return this.transactions.run(async (tx) => {
-      const rows = await tx.all<{ balance: string }>(
-        `update providers set credit_balance = credit_balance + cast(? as bigint)
-         where id = ? and billing_mode = ? and credit_balance + cast(? as bigint) >= credit_reserved
-         returning cast(credit_balance as text) as balance`,
-        [change.amount, change.providerId, BillingMode.Prepaid, change.amount],
+      // Read first, under the transaction's lock, so a refusal can say why and the new balance is checked in
+      // bigint arithmetic rather than overflowing the column.
+      const current = await tx.all<{
+        balance: string;
+        reserved: string;
+        billing_mode: BillingMode;
+      }>(
+        `select cast(credit_balance as text) as balance, cast(credit_reserved as text) as reserved, billing_mode
+         from providers where id = ?${tx.forUpdate}`,
+        [change.providerId],
       );
-      if (rows.length === 0) {
+      if (current.length === 0) {
         throw new BalanceChangeRejected(
-          `Provider ${change.providerId} does not exist, is not prepaid, or has less unreserved credit than the adjustment removes`,
+          `Provider ${change.providerId} does not exist`,
         );
       }
+      if (current[0].billing_mode !== BillingMode.Prepaid) {
+        throw new BalanceChangeRejected(
+          `Provider ${change.providerId} is postpaid; only prepaid balances change`,
+        );
+      }
+
+      const balance = BigInt(current[0].balance);
+      const reserved = BigInt(current[0].reserved);
+      const target = balance + change.amount;
+      if (target < reserved) {
+        throw new BalanceChangeRejected(
+          `The adjustment would leave ${formatUsd(target)} USD, less than the ${formatUsd(reserved)} USD held by ` +
+            `requests in flight; at most ${formatUsd(balance - reserved)} USD can be removed now`,
+        );
+      }
+      if (target > MAX_NANOS) {
+        throw new BalanceChangeRejected(
+          `The balance would exceed the largest storable amount, ${formatUsd(MAX_NANOS)} USD`,
+        );
+      }
+
+      const rows = await tx.all<{ balance: string }>(
+        `update providers set credit_balance = credit_balance + cast(? as bigint)
+         where id = ? and credit_balance + cast(? as bigint) >= credit_reserved
+         returning cast(credit_balance as text) as balance`,
+        [change.amount, change.providerId, change.amount],
+      );
 
       const balanceAfter = BigInt(rows[0].balance);
       await tx.run(

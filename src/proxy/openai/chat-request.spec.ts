@@ -19,7 +19,10 @@ function chat(fields: Record<string, unknown> = {}): Record<string, unknown> {
   };
 }
 
-/** Returns the ProxyError that parsing `body` throws, failing the test when it does not throw one. */
+/**
+ * Returns the ProxyError that parsing `body` throws, failing the test when it
+ * does not throw one.
+ */
 function rejectionOf(body: unknown): ProxyError {
   try {
     parseChatRequest(body);
@@ -247,8 +250,8 @@ describe("upstreamChatBody", () => {
   });
 
   it("drops client stream_options when switched off", () => {
-    // The switch exists for providers that reject stream_options, so forwarding the client's own field would
-    // make such a provider reject the request.
+    // The switch exists for providers that reject stream_options, so forwarding
+    // the client's own field would make such a provider reject the request.
     const body = sent(
       { stream: true, stream_options: { include_usage: true } },
       false,
@@ -328,7 +331,8 @@ describe("inputTokenUpperBound", () => {
     const request = parseChatRequest(chat({ messages }));
     const bound = inputTokenUpperBound(request, IMAGE_ALLOWANCE);
 
-    // The plain text count, and the count of the chat format with its per-message tokens.
+    // The plain text count, and the count of the chat format with its
+    // per-message tokens.
     expect(bound).toBeGreaterThanOrEqual(
       countTokens(texts.map(([, text]) => text).join("")),
     );
@@ -349,11 +353,12 @@ describe("inputTokenUpperBound", () => {
   });
 
   it("counts image by allowance", () => {
-    // A 300,000-byte base64 image must count as the allowance, not as its length. The request below has
-    //   "gpt-4o-mini"                        13 bytes (model, with quotes)
-    //   {"role":"user"}                      15 bytes (message without content)
-    //   {"type":"text","text":"What is it?"} 36 bytes (text part)
-    //   image part                        8,000 tokens (allowance)
+    // A 300,000-byte base64 image must count as the allowance, not as its
+    // length. The request below has
+    //   "gpt-4o-mini"                           13 bytes (model, quoted)
+    //   {"role":"user"}                         15 bytes (message, no content)
+    //   {"type":"text","text":"What is it?"}    36 bytes (text part)
+    //   image part                           8,000 tokens (allowance)
     // so the bound is 13 + 15 + 36 + 8,000 = 8,064.
     const image = {
       type: "image_url",
@@ -394,7 +399,7 @@ describe("inputTokenUpperBound", () => {
   });
 
   it("counts other request fields", () => {
-    // tools reach the model as input, so their JSON counts too.
+    // Tool definitions reach the model as input, so their JSON counts too.
     const tools = [
       {
         type: "function",

@@ -59,7 +59,8 @@ export function requestedOutputLimit(request: ChatRequest): number | null {
 
 /**
  * Builds the body sent upstream: the provider's model name, and for streams `include_usage` so the provider
- * reports usage even when the client did not ask for it.
+ * reports usage even when the client did not request it. `askForUsage` is false for providers that reject
+ * `stream_options`, and then the field is removed.
  */
 export function upstreamChatBody(
   request: ChatRequest,
@@ -68,7 +69,10 @@ export function upstreamChatBody(
 ): string {
   const body: Record<string, unknown> = { ...request, model: upstreamModel };
 
-  if (request.stream === true && askForUsage) {
+  if (!askForUsage) {
+    // The provider rejects the field, whoever set it; its stream usage is estimated instead.
+    delete body.stream_options;
+  } else if (request.stream === true) {
     body.stream_options = {
       ...(request.stream_options ?? {}),
       include_usage: true,

@@ -80,7 +80,8 @@ describe("parseOpenAiUsage", () => {
   });
 
   it("reads DeepSeek cache hits", () => {
-    // DeepSeek reports prompt_cache_hit_tokens + prompt_cache_miss_tokens = prompt_tokens (700 + 300 = 1,000).
+    // DeepSeek reports prompt_cache_hit_tokens + prompt_cache_miss_tokens =
+    // prompt_tokens (700 + 300 = 1,000).
     const usage = parseOpenAiUsage({
       prompt_tokens: 1_000,
       completion_tokens: 50,
@@ -201,7 +202,8 @@ describe("parseOpenAiUsage", () => {
   });
 
   it("keeps cache reads plus writes within prompt", () => {
-    // Reads and writes are both parts of prompt_tokens, so together they cannot exceed its 100 tokens.
+    // Reads and writes are both parts of prompt_tokens, so together they cannot
+    // exceed its 100 tokens.
     const usage = parseOpenAiUsage({
       prompt_tokens: 100,
       completion_tokens: 10,

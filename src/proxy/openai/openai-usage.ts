@@ -15,15 +15,17 @@ export function parseOpenAiUsage(usage: unknown): TokenUsage | null {
   const promptTokens = count(root.prompt_tokens);
   const completionTokens = count(root.completion_tokens);
 
+  const cacheReadTokens = Math.min(
+    promptTokens,
+    count(promptDetails.cached_tokens ?? root.prompt_cache_hit_tokens),
+  );
+
   return {
     promptTokens,
     completionTokens,
-    cacheReadTokens: Math.min(
-      promptTokens,
-      count(promptDetails.cached_tokens ?? root.prompt_cache_hit_tokens),
-    ),
+    cacheReadTokens,
     cacheWriteTokens: Math.min(
-      promptTokens,
+      promptTokens - cacheReadTokens,
       count(promptDetails.cache_write_tokens),
     ),
     cacheWrite1hTokens: 0,
