@@ -73,11 +73,12 @@ describe("accounting", () => {
     expect(await admit("replayed", 1_000_000n)).toBe("admitted");
     const before = await proxy.snapshot(providerId, clientId);
 
-    const outcomes = await Promise.all([
+    const results = await Promise.all([
       sut.settle(record("replayed", 400_000n)),
       sut.settle(record("replayed", 400_000n)),
       sut.settle(record("replayed", 400_000n)),
     ]);
+    const outcomes = results.map((result) => result.outcome);
 
     const after = await proxy.snapshot(providerId, clientId);
     expect(outcomes.filter((outcome) => outcome === "recorded")).toHaveLength(
@@ -97,7 +98,8 @@ describe("accounting", () => {
     expect(await admit("held-by-other", balance - 100n)).toBe("admitted");
     expect(await admit("overrun", 100n)).toBe("admitted");
 
-    await sut.settle(record("overrun", 5_000n));
+    const result = await sut.settle(record("overrun", 5_000n));
+    expect(result.shortfall).toBe(4_900n);
 
     const after = await proxy.snapshot(providerId, clientId);
     const [row] = await proxy.query<{ cost: string; shortfall: string }>(
@@ -150,7 +152,7 @@ describe("accounting", () => {
     await proxy.app.get(ReservationSweeper).sweep(new Date());
     const before = await proxy.snapshot(providerId, clientId);
 
-    expect(await sut.settle(record("late", 200n))).toBe("recorded");
+    expect((await sut.settle(record("late", 200n))).outcome).toBe("recorded");
 
     const after = await proxy.snapshot(providerId, clientId);
     expect(before.balance - after.balance).toBe(200n);

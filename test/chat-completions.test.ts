@@ -34,6 +34,8 @@ describe("chat completions", () => {
   });
 
   async function recordOf(requestId: string) {
+    await proxy.settled();
+
     const rows = await proxy.query<Record<string, unknown>>(
       `select status, error_class, streamed, prompt_tokens, completion_tokens, cache_read_tokens, reasoning_tokens,
          usage_estimated, cast(cost as text) as cost, model, client_id, provider_id

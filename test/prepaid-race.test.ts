@@ -88,8 +88,10 @@ describe("prepaid race", () => {
     const start = await proxy.snapshot(providerId, clientId);
     expect(start.balance).toBe(hold * 10n);
 
+    // Every answer takes two seconds, so all fifty admissions are decided while the first ten still hold
+    // their credit, however slow the machine.
     upstream.setDefault({
-      delayMs: 400,
+      delayMs: 2000,
       usage: { prompt_tokens: 5, completion_tokens: 3 },
     });
     const results = await Promise.all(

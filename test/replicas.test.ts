@@ -106,14 +106,30 @@ describe("replicas", () => {
     return BigInt(amount!);
   }
 
+  /** Answers go out before their records are written, so wait until no reservation is pending. */
+  async function waitUntilSettled(): Promise<void> {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const pending = await one<{ n: number }>(
+        "select count(*) as n from credit_reservations where status = 'pending'",
+      );
+      if (pending.n === 0) {
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error("reservations still pending after 5 s");
+  }
+
   async function one<T>(sql: string, params: unknown[] = []): Promise<T> {
     const rows = await reader.query<T>(sql, params);
     return rows[0];
   }
 
   it("never overdraws credit shared by two replicas", async () => {
+    // Every answer takes two seconds, so all fifty admissions are decided while the first ten still hold
+    // their credit, however slow the machine.
     upstream.setDefault({
-      delayMs: 400,
+      delayMs: 2000,
       usage: { prompt_tokens: 5, completion_tokens: 3 },
     });
     const results = await Promise.all(
@@ -123,6 +139,7 @@ describe("replicas", () => {
     );
     upstream.setDefault({});
 
+    await waitUntilSettled();
     const served = results.filter((result) => result.status === 200);
     const refused = results.filter((result) => result.status !== 200);
     expect(served).toHaveLength(10);

@@ -1,5 +1,6 @@
 import { APIError } from "openai";
 
+import { ReservationSweeper } from "../src/billing/reservation-sweeper.service";
 import { BillingMode } from "../src/providers/entities/provider.entity";
 import { OpenAiUpstream } from "./support/openai-upstream";
 import { ProxyHarness } from "./support/proxy-harness";
@@ -199,5 +200,87 @@ describe("stream faults", () => {
     expect(record.status).toBe("incomplete");
     expect(record.error_class).toBe("upstream_timeout");
     await expectSettled(requestId, record.cost);
+  });
+
+  it("charges the prompt when the client leaves before the answer", async () => {
+    upstream.script({ delayMs: 2000 });
+    const controller = new AbortController();
+    const requestId = "leaves-before-answer";
+
+    const pending = proxy.openai(token, { requestId }).chat.completions.create(
+      {
+        model: "gpt-4o-mini",
+        messages: [{ role: "user", content: "Tell me a long story" }],
+      },
+      { signal: controller.signal },
+    );
+    setTimeout(() => controller.abort(), 300);
+    await pending.catch(() => undefined);
+
+    const record = await recordOf(requestId);
+    expect(record.status).toBe("failed");
+    expect(record.error_class).toBe("client_closed");
+    expect(record.usage_estimated).toBe(1);
+    expect(record.prompt_tokens).toBeGreaterThan(0);
+    expect(record.completion_tokens).toBe(0);
+    expect(BigInt(record.cost) > 0n).toBe(true);
+    await expectSettled(requestId, record.cost);
+  });
+});
+
+describe("long streams", () => {
+  let upstream: OpenAiUpstream;
+  let proxy: ProxyHarness;
+
+  beforeAll(async () => {
+    upstream = await OpenAiUpstream.start();
+    proxy = await ProxyHarness.start({ billing: { reservationTtlMs: 1500 } });
+  });
+
+  afterAll(async () => {
+    await proxy.stop();
+    await upstream.stop();
+  });
+
+  it("keep their hold past the reservation lifetime", async () => {
+    const { providerId } = await proxy.seedProvider({
+      baseUrl: upstream.baseUrl,
+      billing: BillingMode.Prepaid,
+      balance: "5.00",
+    });
+    const { clientId, token } = await proxy.seedClient();
+    upstream.script({
+      content: Array.from({ length: 20 }, (_, index) => `${index} `),
+      chunkGapMs: 200,
+    });
+
+    const stream = await proxy
+      .openai(token, { requestId: "long-stream" })
+      .chat.completions.create({
+        model: "gpt-4o-mini",
+        stream: true,
+        messages: [{ role: "user", content: "count slowly" }],
+      });
+    const reading = (async () => {
+      for await (const chunk of stream) {
+        void chunk;
+      }
+    })();
+
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const voided = await proxy.app.get(ReservationSweeper).sweep(new Date());
+    const [hold] = await proxy.query<{ status: string }>(
+      "select status from credit_reservations where request_id = 'long-stream'",
+    );
+    await reading;
+
+    const after = await proxy.snapshot(providerId, clientId);
+    const [row] = await proxy.query<{ shortfall: string }>(
+      "select cast(credit_shortfall as text) as shortfall from llm_requests where request_id = 'long-stream'",
+    );
+    expect(voided).toBe(0);
+    expect(hold.status).toBe("pending");
+    expect(after.reserved).toBe(0n);
+    expect(row.shortfall).toBe("0");
   });
 });

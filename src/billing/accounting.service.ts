@@ -93,13 +93,14 @@ export class AccountingService
   /** Records a finished request. Resolves once the record is committed or durably spooled. */
   async settle(record: RequestRecord): Promise<SettleOutcome> {
     try {
-      const outcome = await this.store.settle(record);
+      const { outcome, shortfall } = await this.store.settle(record);
       if (outcome === "duplicate") {
         this.logger.warn({
           msg: "request already recorded; nothing charged again",
           requestId: record.requestId,
         });
       }
+      this.reportShortfall(record, shortfall);
       return outcome;
     } catch (error) {
       this.logger.error({
@@ -121,29 +122,126 @@ export class AccountingService
     return this.replaying;
   }
 
+  /**
+   * Pushes back the expiry of the holds of requests still in flight, so that a stream longer than the
+   * reservation lifetime keeps its hold. Failures are logged; the next renewal tries again.
+   */
+  async renewHolds(requestIds: string[]): Promise<void> {
+    const expiresAt = new Date(
+      Date.now() + this.config.billing.reservationTtlMs,
+    );
+    try {
+      await this.store.renew(requestIds, expiresAt);
+    } catch (error) {
+      this.logger.warn({
+        msg: "could not renew credit holds; will retry",
+        count: requestIds.length,
+        err: error,
+      });
+    }
+  }
+
+  /**
+   * Writes spooled records to the database, oldest first. It stops at the first failure that looks like an
+   * outage and retries later; a record the database rejects for any other reason is moved aside for an
+   * operator, so it cannot hold back the records behind it.
+   */
   private async replayPending(): Promise<void> {
-    for (const requestId of this.spool.pending()) {
+    let pending: string[];
+    try {
+      pending = this.spool.pending();
+    } catch (error) {
+      this.logger.error({
+        msg: "cannot read the accounting spool",
+        err: error,
+      });
+      return;
+    }
+
+    for (const requestId of pending) {
       const record = this.spool.load(requestId);
       if (!record) {
+        this.spool.reject(requestId, "unreadable");
         continue;
       }
 
       try {
-        const outcome = await this.store.settle(record);
+        const { outcome, shortfall } = await this.store.settle(record);
         this.spool.remove(requestId);
+        this.reportShortfall(record, shortfall);
         this.logger.log({
           msg: "wrote spooled accounting record",
           requestId,
           outcome,
         });
       } catch (error) {
-        this.logger.warn({
-          msg: "database still unavailable for spooled records; will retry",
+        if (isOutage(error)) {
+          this.logger.warn({
+            msg: "database still unavailable for spooled records; will retry",
+            requestId,
+            err: error,
+          });
+          return;
+        }
+        this.logger.error({
+          msg: "database rejected a spooled record; moved aside",
           requestId,
           err: error,
         });
-        return;
+        this.spool.reject(
+          requestId,
+          error instanceof Error ? error.message : String(error),
+        );
       }
     }
   }
+
+  private reportShortfall(record: RequestRecord, shortfall: Nanos): void {
+    if (shortfall <= 0n) {
+      return;
+    }
+
+    this.metrics.observeShortfall(shortfall);
+    this.logger.warn({
+      msg: "prepaid balance could not cover a request; the uncovered part is recorded as credit_shortfall",
+      requestId: record.requestId,
+      providerId: record.providerId,
+      cost: record.cost.toString(),
+      shortfall: shortfall.toString(),
+    });
+  }
+}
+
+/** SQLite result codes and PostgreSQL states that mean "try again later" rather than "this record is bad". */
+const OUTAGE_CODES = new Set([
+  "SQLITE_BUSY",
+  "SQLITE_LOCKED",
+  "SQLITE_IOERR",
+  "SQLITE_CANTOPEN",
+  "SQLITE_FULL",
+  "SQLITE_READONLY",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "57P01",
+  "57P02",
+  "57P03",
+  "53300",
+  "55P03",
+  "40001",
+  "40P01",
+]);
+
+/** Whether a database error is an outage (retry the same record later) rather than a rejection of it. */
+function isOutage(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  if (
+    typeof code === "string" &&
+    (OUTAGE_CODES.has(code) || code.startsWith("08"))
+  ) {
+    return true;
+  }
+  const name = (error as { name?: unknown })?.name;
+  return name === "KnexTimeoutError";
 }

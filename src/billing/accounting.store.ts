@@ -10,8 +10,22 @@ import { RequestStatus } from "./entities/llm-request.entity";
 import { Nanos } from "./money";
 import { RequestRecord } from "./request-record";
 
+/**
+ * Settlements are acknowledged only once durable. Admissions and voids need not be: losing one to a power
+ * failure loses nothing acknowledged, because the request it belongs to dies with the process, and any later
+ * durable commit makes them durable too.
+ */
+const DURABLE = { durable: true };
+const NOT_YET_DURABLE = { durable: false };
+
 /** Thrown inside the transaction to roll it back when the record was already written. */
 class AlreadyRecorded extends Error {}
+
+/** Outcome of a settlement and the part of its cost the prepaid balance could not cover, in nano-dollars. */
+export interface SettleResult {
+  outcome: "recorded" | "duplicate";
+  shortfall: Nanos;
+}
 
 export type AdmissionResult =
   "admitted" | "insufficient_credit" | "duplicate_request_id";
@@ -39,7 +53,7 @@ export class AccountingStore {
   /** Holds credit for a request and claims its request id. Nothing is written unless both succeed. */
   async admit(admission: Admission): Promise<AdmissionResult> {
     return this.transactions
-      .run(async (tx) => {
+      .runGrouped(async (tx) => {
         if (admission.prepaid) {
           const held = await tx.run(
             `update providers set credit_reserved = credit_reserved + cast(? as bigint)
@@ -52,8 +66,15 @@ export class AccountingStore {
         }
 
         const claimed = await tx.run(
+          // A reused request id is refused, except when its earlier reservation was voided because the
+          // request never reached a provider: nothing was recorded, so the id is free to try again.
           `insert into credit_reservations (request_id, provider_id, client_id, amount, status, expires_at, created_at)
-         values (?, ?, ?, cast(? as bigint), ?, ?, ?) on conflict (request_id) do nothing`,
+           values (?, ?, ?, cast(? as bigint), ?, ?, ?)
+           on conflict (request_id) do update set provider_id = excluded.provider_id,
+             client_id = excluded.client_id, amount = excluded.amount, status = excluded.status,
+             expires_at = excluded.expires_at, created_at = excluded.created_at, settled_at = null
+           where credit_reservations.status = ?
+             and not exists (select 1 from llm_requests r where r.request_id = excluded.request_id)`,
           [
             admission.requestId,
             admission.providerId,
@@ -62,6 +83,7 @@ export class AccountingStore {
             ReservationStatus.Pending,
             tx.time(admission.expiresAt),
             tx.time(admission.now),
+            ReservationStatus.Voided,
           ],
         );
         if (claimed === 0) {
@@ -69,7 +91,7 @@ export class AccountingStore {
         }
 
         return "admitted";
-      })
+      }, NOT_YET_DURABLE)
       .catch((error: unknown) => {
         if (error instanceof DuplicateAdmission) {
           return "duplicate_request_id" as const;
@@ -78,13 +100,33 @@ export class AccountingStore {
       });
   }
 
+  /**
+   * Pushes back the expiry of still-pending reservations, so the sweeper leaves the holds of long streams alone
+   * while the process that owns them is alive. Returns how many it extended.
+   */
+  async renew(requestIds: string[], expiresAt: Date): Promise<number> {
+    if (requestIds.length === 0) {
+      return 0;
+    }
+
+    return this.transactions.runGrouped(
+      (tx) =>
+        tx.run(
+          `update credit_reservations set expires_at = ?
+           where status = ? and request_id in (${requestIds.map(() => "?").join(", ")})`,
+          [tx.time(expiresAt), ReservationStatus.Pending, ...requestIds],
+        ),
+      NOT_YET_DURABLE,
+    );
+  }
+
   /** Releases the hold of a request that never reached its provider. Returns false when nothing was pending. */
   async void(
     requestId: string,
     providerId: number,
     now: Date,
   ): Promise<boolean> {
-    return this.transactions.run(async (tx) => {
+    return this.transactions.runGrouped(async (tx) => {
       const held = await this.closeReservation(
         tx,
         requestId,
@@ -101,7 +143,7 @@ export class AccountingStore {
         );
       }
       return true;
-    });
+    }, NOT_YET_DURABLE);
   }
 
   /**
@@ -109,9 +151,9 @@ export class AccountingStore {
    * ledger entry, in one transaction. Returns `duplicate` without changing anything when the request id was
    * already recorded.
    */
-  async settle(record: RequestRecord): Promise<"recorded" | "duplicate"> {
+  async settle(record: RequestRecord): Promise<SettleResult> {
     try {
-      await this.transactions.run(async (tx) => {
+      const shortfall = await this.transactions.runGrouped(async (tx) => {
         const held = await this.closeReservation(
           tx,
           record.requestId,
@@ -125,11 +167,12 @@ export class AccountingStore {
         await this.insertRequest(tx, record, shortfall);
         await this.addToClientTotals(tx, record);
         await this.addToDailyRollup(tx, record);
-      });
-      return "recorded";
+        return shortfall;
+      }, DURABLE);
+      return { outcome: "recorded", shortfall };
     } catch (error) {
       if (error instanceof AlreadyRecorded) {
-        return "duplicate";
+        return { outcome: "duplicate", shortfall: 0n };
       }
       throw error;
     }

@@ -73,6 +73,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly shortfall = new Counter({
+    name: "llmp_credit_shortfall_nanodollars_total",
+    help: "Cost a prepaid balance could not cover because the request cost more than its hold and the free credit",
+    registers: [this.registry],
+  });
+
   private readonly spooled = new Counter({
     name: "llmp_accounting_spooled_total",
     help: "Accounting records written to the disk spool because the database did not take them",
@@ -125,6 +131,10 @@ export class MetricsService {
     if (record.ttftMs !== null) {
       this.firstToken.observe(labels, record.ttftMs / 1000);
     }
+  }
+
+  observeShortfall(amount: bigint): void {
+    this.shortfall.inc(Number(amount));
   }
 
   observeSpooled(): void {

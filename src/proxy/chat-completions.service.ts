@@ -15,7 +15,7 @@ import {
   ModelResolver,
   ResolvedModel,
 } from "../providers/model-resolver.service";
-import { InFlightRequests } from "./in-flight.service";
+import { InFlightRequests, SHUTDOWN_REASON } from "./in-flight.service";
 import {
   ChatRequest,
   inputTokenUpperBound,
@@ -25,7 +25,11 @@ import {
 } from "./openai/chat-request";
 import { ChatStreamRelay, RelayOutcome } from "./openai/chat-stream-relay";
 import { parseOpenAiUsage } from "./openai/openai-usage";
-import { upstreamFailure, upstreamHttpError } from "./openai/upstream-errors";
+import {
+  scrubSecret,
+  upstreamFailure,
+  upstreamHttpError,
+} from "./openai/upstream-errors";
 import { TokenEstimator } from "./token-estimator.service";
 import {
   neverReachedProvider,
@@ -232,7 +236,7 @@ export class ChatCompletionsService {
       });
       throw upstreamHttpError(
         response.statusCode,
-        text,
+        scrubSecret(text, call.model.provider.apiKey),
         response.headers,
         call.model.provider.name,
       );
@@ -259,7 +263,7 @@ export class ChatCompletionsService {
     }
 
     const errorClass = call.controller.signal.aborted
-      ? "client_closed"
+      ? abortClass(call.controller.signal)
       : classifyTransportError(error);
     this.logger.warn({
       msg: "upstream call failed",
@@ -267,11 +271,33 @@ export class ChatCompletionsService {
       errorClass,
       err: error,
     });
-    await this.settle(call, {
+    await this.settle(
+      call,
+      this.beforeOutputSettlement(call, errorClass, null),
+    );
+  }
+
+  /**
+   * Settles a request that produced no output. When the proxy itself cut the call short (the client left or
+   * the server is stopping), the provider has read the prompt and usually bills it, so the prompt is charged
+   * as an estimate. An upstream failure charges only what the provider reported, which is nothing.
+   */
+  private beforeOutputSettlement(
+    call: Call,
+    errorClass: string,
+    upstreamStatus: number | null,
+  ): Settlement {
+    if (errorClass !== "client_closed" && errorClass !== "shutdown") {
+      return { status: RequestStatus.Failed, errorClass, upstreamStatus };
+    }
+
+    return {
       status: RequestStatus.Failed,
       errorClass,
-      upstreamStatus: null,
-    });
+      upstreamStatus,
+      usage: this.estimateUsage(call, ""),
+      usageEstimated: true,
+    };
   }
 
   private async relayJson(
@@ -284,15 +310,24 @@ export class ChatCompletionsService {
       text = await readCapped(response, MAX_UPSTREAM_JSON_BYTES);
     } catch (error) {
       const errorClass = call.controller.signal.aborted
-        ? "client_closed"
+        ? abortClass(call.controller.signal)
         : classifyTransportError(error);
-      await this.settle(call, {
-        status: RequestStatus.Failed,
-        errorClass,
-        upstreamStatus: response.statusCode,
-      });
+      await this.settle(
+        call,
+        this.beforeOutputSettlement(call, errorClass, response.statusCode),
+      );
       throw upstreamFailure(error, call.controller.signal);
     }
+
+    // The answer goes out before the record is written: a crash in between loses the record exactly as a
+    // crash just before sending would, and shutdown still waits for the write, since it is part of the
+    // tracked request.
+    const finishedAt = performance.now();
+    void reply
+      .status(200)
+      .header("content-type", "application/json")
+      .header("x-request-id", call.requestId)
+      .send(text);
 
     const parsed = parseJson(text) as {
       usage?: unknown;
@@ -314,14 +349,9 @@ export class ChatCompletionsService {
       upstreamStatus: response.statusCode,
       usage,
       usageEstimated: reported === null,
-      ttftMs: Math.round(performance.now() - call.startedAt),
+      ttftMs: Math.round(finishedAt - call.startedAt),
+      finishedAt,
     });
-
-    await reply
-      .status(200)
-      .header("content-type", "application/json")
-      .header("x-request-id", call.requestId)
-      .send(text);
   }
 
   private async relayStream(
@@ -346,21 +376,19 @@ export class ChatCompletionsService {
     );
     const outcome = await relay.run(response.body);
 
-    if (
-      outcome.errorClass === "upstream_stream_broken" ||
-      outcome.errorClass === "upstream_timeout"
-    ) {
+    if (outcome.errorClass !== null) {
       writeStreamError(reply, outcome.errorClass);
     }
 
-    await this.settle(
-      call,
-      this.streamSettlement(call, outcome, response.statusCode),
-    );
-
+    const finishedAt = performance.now();
     if (!reply.raw.destroyed) {
       reply.raw.end();
     }
+
+    await this.settle(call, {
+      ...this.streamSettlement(call, outcome, response.statusCode),
+      finishedAt,
+    });
   }
 
   private streamSettlement(
@@ -384,8 +412,7 @@ export class ChatCompletionsService {
       };
     }
 
-    // A stream that broke off after output is charged for what was generated; before output, only what the
-    // provider reported.
+    // A stream that broke off after output is charged for what was generated.
     if (outcome.usage !== null || outcome.sawOutput) {
       return {
         status: RequestStatus.Incomplete,
@@ -398,9 +425,11 @@ export class ChatCompletionsService {
     }
 
     return {
-      status: RequestStatus.Failed,
-      errorClass: outcome.errorClass,
-      upstreamStatus,
+      ...this.beforeOutputSettlement(
+        call,
+        outcome.errorClass ?? "upstream_stream_broken",
+        upstreamStatus,
+      ),
       ttftMs,
     };
   }
@@ -431,7 +460,9 @@ export class ChatCompletionsService {
       usageEstimated: settlement.usageEstimated ?? false,
       cost: priceUsage(usage, call.model.prices),
       prepaid: call.model.provider.prepaid,
-      latencyMs: Math.round(performance.now() - call.startedAt),
+      latencyMs: Math.round(
+        (settlement.finishedAt ?? performance.now()) - call.startedAt,
+      ),
       ttftMs: settlement.ttftMs ?? null,
       createdAt: call.createdAt,
     };
@@ -455,6 +486,8 @@ export class ChatCompletionsService {
 }
 
 interface Settlement {
+  /** `performance.now()` when the answer was complete; defaults to the moment of settling. */
+  finishedAt?: number;
   status: RequestStatus;
   errorClass: string | null;
   upstreamStatus: number | null;
@@ -463,14 +496,21 @@ interface Settlement {
   ttftMs?: number | null;
 }
 
+/** Messages of the error event that ends a stream the provider or the proxy cut short. */
+const STREAM_ERRORS: Record<string, string> = {
+  upstream_stream_broken: "The provider's stream ended before it was complete.",
+  upstream_timeout:
+    "The provider stopped sending data and the stream timed out.",
+  shutdown:
+    "The proxy is shutting down and ended the stream before it was complete.",
+};
+
+/** Ends a broken stream with an OpenAI-style error event, so clients can tell it was cut short. */
 function writeStreamError(reply: FastifyReply, errorClass: string): void {
-  if (reply.raw.destroyed) {
+  const message = STREAM_ERRORS[errorClass];
+  if (!message || reply.raw.destroyed) {
     return;
   }
-  const message =
-    errorClass === "upstream_timeout"
-      ? "The provider stopped sending data and the stream timed out."
-      : "The provider's stream ended before it was complete.";
   const body = {
     error: { message, type: "upstream_error", param: null, code: errorClass },
   };
@@ -518,6 +558,12 @@ function textOfAssistant(message: unknown): string {
   return parts
     .filter((part): part is string => typeof part === "string")
     .join("");
+}
+
+/** Tells a client hang-up from a shutdown that ran out of patience, by the reason the call was aborted with. */
+function abortClass(signal: AbortSignal): string {
+  const reason = signal.reason as { message?: unknown } | undefined;
+  return reason?.message === SHUTDOWN_REASON ? "shutdown" : "client_closed";
 }
 
 function classifyTransportError(error: unknown): string {

@@ -3,6 +3,9 @@ import { Inject, Injectable, Logger } from "@nestjs/common";
 import { APP_CONFIG } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
 
+/** Message of the abort reason that requests still running when shutdown's grace period ends receive. */
+export const SHUTDOWN_REASON = "server shutting down";
+
 interface InFlight {
   controller: AbortController;
   done: Promise<unknown>;
@@ -23,6 +26,11 @@ export class InFlightRequests {
     return this.requests.size;
   }
 
+  /** Request ids of the requests now in flight. */
+  ids(): string[] {
+    return [...this.requests.keys()];
+  }
+
   /** Runs `work` as a tracked request; its controller is aborted if shutdown runs out of patience. */
   track<T>(
     requestId: string,
@@ -32,6 +40,15 @@ export class InFlightRequests {
     const done = work().finally(() => this.requests.delete(requestId));
     this.requests.set(requestId, { controller, done });
     return done;
+  }
+
+  /** Resolves once no request is tracked; meant for tests and tools that read the records afterwards. */
+  async idle(): Promise<void> {
+    while (this.requests.size > 0) {
+      await Promise.allSettled(
+        [...this.requests.values()].map((request) => request.done),
+      );
+    }
   }
 
   /** Waits for every tracked request, aborting those still running after the grace period. */
@@ -59,7 +76,7 @@ export class InFlightRequests {
         count: this.requests.size,
       });
       for (const request of this.requests.values()) {
-        request.controller.abort(new Error("server shutting down"));
+        request.controller.abort(new Error(SHUTDOWN_REASON));
       }
       await all();
     }

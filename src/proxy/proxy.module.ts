@@ -6,6 +6,7 @@ import { BillingModule } from "../billing/billing.module";
 import { ClientsModule } from "../clients/clients.module";
 import { ProvidersModule } from "../providers/providers.module";
 import { ChatCompletionsService } from "./chat-completions.service";
+import { HoldRenewal } from "./hold-renewal.service";
 import { InFlightRequests } from "./in-flight.service";
 import { ModelsService } from "./models.service";
 import { ProxyController } from "./proxy.controller";
@@ -17,6 +18,7 @@ import { UpstreamClient } from "./upstream/upstream-client.service";
   controllers: [ProxyController],
   providers: [
     ChatCompletionsService,
+    HoldRenewal,
     ModelsService,
     UpstreamClient,
     TokenEstimator,

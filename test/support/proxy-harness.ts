@@ -17,6 +17,7 @@ import {
   ProviderKind,
 } from "../../src/providers/entities/provider.entity";
 import { ProvidersService } from "../../src/providers/providers.service";
+import { InFlightRequests } from "../../src/proxy/in-flight.service";
 import {
   createPostgresDatabase,
   DatabaseReader,
@@ -95,6 +96,11 @@ export class ProxyHarness {
     if (this.databaseUrl) {
       await dropPostgresDatabase(this.databaseUrl);
     }
+  }
+
+  /** Waits until every request in flight has written its record; answers go out before their records. */
+  async settled(): Promise<void> {
+    await this.app.get(InFlightRequests).idle();
   }
 
   get clients(): ClientsService {
@@ -201,8 +207,10 @@ export class ProxyHarness {
     return { clientId: client.id, tokenId: issued.id, token: issued.token };
   }
 
-  /** The accounting state tests compare before and after a call. */
+  /** The accounting state tests compare before and after a call, once every request in flight is recorded. */
   async snapshot(providerId: number, clientId: number) {
+    await this.settled();
+
     const [provider] = await this.query<{ balance: string; reserved: string }>(
       "select cast(credit_balance as text) as balance, cast(credit_reserved as text) as reserved from providers where id = ?",
       [providerId],

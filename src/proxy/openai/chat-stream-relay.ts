@@ -1,6 +1,7 @@
 import { ServerResponse } from "node:http";
 
 import { TokenUsage } from "../../billing/usage";
+import { SHUTDOWN_REASON } from "../in-flight.service";
 import { SseEvent, SseParser } from "../sse/sse-parser";
 import { parseOpenAiUsage } from "./openai-usage";
 
@@ -218,9 +219,7 @@ function pushText(output: string[], ...values: unknown[]): void {
 
 function abortClass(signal: AbortSignal): string {
   const reason = signal.reason as { message?: unknown } | undefined;
-  return reason?.message === "server shutting down"
-    ? "shutdown"
-    : "client_closed";
+  return reason?.message === SHUTDOWN_REASON ? "shutdown" : "client_closed";
 }
 
 function classifyBodyError(error: unknown): string {
