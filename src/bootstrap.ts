@@ -44,10 +44,49 @@ export async function createApp(
   );
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new HttpExceptionFilter());
+  addRequestHooks(app);
   setUpSwagger(app);
 
   await app.init();
   return app;
+}
+
+/**
+ * Fastify hooks that run outside Nest: every response carries its request id, and `/v1` bodies that are
+ * compressed or not JSON are rejected with a 415 in OpenAI's format before anything parses them.
+ */
+function addRequestHooks(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+
+  fastify.addHook("onSend", async (request, reply, payload) => {
+    reply.header("x-request-id", request.id);
+    return payload;
+  });
+
+  fastify.addHook("onRequest", async (request, reply) => {
+    if (request.method !== "POST" || !request.url.startsWith("/v1/")) {
+      return;
+    }
+
+    const encoding = request.headers["content-encoding"];
+    const type = request.headers["content-type"] ?? "";
+    const problem =
+      encoding && encoding !== "identity"
+        ? `Compressed request bodies (Content-Encoding: ${encoding}) are not accepted; send plain JSON.`
+        : /^application\/json\b/i.test(type)
+          ? null
+          : "Send the request body as JSON with 'Content-Type: application/json'.";
+    if (problem) {
+      await reply.status(415).send({
+        error: {
+          message: problem,
+          type: "invalid_request_error",
+          param: null,
+          code: "unsupported_media_type",
+        },
+      });
+    }
+  });
 }
 
 function setUpSwagger(app: NestFastifyApplication): void {

@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { BillingMode } from "../src/providers/entities/provider.entity";
@@ -55,6 +55,7 @@ describe("database outage", () => {
     await new Promise((resolve) => setTimeout(resolve, 150));
     const lock = await DatabaseWriteLock.take(proxy);
     const answer = await pending;
+    await proxy.settled();
 
     return { answer, lock };
   }
@@ -119,5 +120,62 @@ describe("database outage", () => {
     expect(after.reserved).toBe(0n);
 
     await second.stop();
+  });
+
+  it("moves a record the database rejects aside and writes the rest", async () => {
+    const proxy = await ProxyHarness.start(overrides);
+    const { clientId, token } = await seed(proxy);
+    const { lock } = await completeWhileLocked(proxy, token, "behind-poison");
+    await lock.release();
+    const spool = join(proxy.folder, "spool");
+    const good = JSON.parse(
+      readFileSync(join(spool, "behind-poison.json"), "utf8"),
+    ) as Record<string, unknown>;
+    writeFileSync(
+      join(spool, "0000-poison.json"),
+      JSON.stringify({ ...good, requestId: "0000-poison", clientId: 999_999 }),
+    );
+    writeFileSync(join(spool, "0001-garbage.json"), "not json");
+
+    await proxy.accounting.replaySpool();
+
+    const rows = await proxy.query(
+      "select * from llm_requests where request_id = 'behind-poison'",
+    );
+    const rejected = readdirSync(join(spool, "rejected")).sort();
+    expect(rows).toHaveLength(1);
+    expect(spooled(proxy)).toEqual([]);
+    expect(rejected).toEqual([
+      "0000-poison.json",
+      "0000-poison.reason.txt",
+      "0001-garbage.json",
+      "0001-garbage.reason.txt",
+    ]);
+    expect((await proxy.snapshot(1, clientId)).clientRequests).toBe(1);
+
+    await proxy.stop();
+  });
+
+  it("survives its spool folder being deleted", async () => {
+    const proxy = await ProxyHarness.start(overrides);
+    const { token } = await seed(proxy);
+    rmSync(join(proxy.folder, "spool"), { recursive: true, force: true });
+
+    await proxy.accounting.replaySpool();
+    const { lock } = await completeWhileLocked(
+      proxy,
+      token,
+      "after-spool-deleted",
+    );
+
+    expect(spooled(proxy)).toEqual(["after-spool-deleted.json"]);
+    await lock.release();
+    await proxy.accounting.replaySpool();
+    const rows = await proxy.query(
+      "select * from llm_requests where request_id = 'after-spool-deleted'",
+    );
+    expect(rows).toHaveLength(1);
+
+    await proxy.stop();
   });
 });

@@ -331,4 +331,88 @@ describe("errors", () => {
     expect(after.reserved).toBe(0n);
     expect(after.clientRequests).toBe(0);
   });
+
+  it("removes the provider key from relayed errors", async () => {
+    const [provider] = await proxy.query<{ id: number }>(
+      "select id from providers where id = ?",
+      [providerId],
+    );
+    const key = await proxy.providers.openApiKey(
+      (await proxy.providers.list()).find(
+        (candidate) => candidate.id === provider.id,
+      )!,
+    );
+    upstream.script({
+      status: 400,
+      error: {
+        message: `Incorrect API key provided: Bearer ${key}`,
+        type: "invalid_request_error",
+      },
+    });
+
+    const response = await post(chat);
+
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(response.body)).not.toContain(key);
+    expect(response.body.error.message).toContain("[redacted]");
+  });
+
+  it.each([
+    [
+      "an output limit beyond 32 bits",
+      { ...chat, max_tokens: 9_007_199_254_740_991 },
+      400,
+    ],
+    [
+      "deeply nested content",
+      `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"extra":${"[".repeat(5000)}${"]".repeat(5000)}}`,
+      400,
+    ],
+  ] as [string, string | object, number][])(
+    "rejects %s",
+    async (_name, body, status) => {
+      await expectNothingMoved(async () => {
+        const response = await post(body);
+        expect(response.status).toBe(status);
+        expect(response.body.error.type).toBe("invalid_request_error");
+      });
+    },
+  );
+
+  it.each([
+    ["text/plain", { "content-type": "text/plain" }],
+    ["a gzip-encoded body", { "content-encoding": "gzip" }],
+  ])("rejects %s with 415", async (_name, headers) => {
+    await expectNothingMoved(async () => {
+      const response = await post(chat, headers);
+      expect(response.status).toBe(415);
+      expect(response.body.error.code).toBe("unsupported_media_type");
+    });
+  });
+
+  it("rejects an empty body as invalid JSON", async () => {
+    const response = await post("");
+
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe("invalid_json");
+  });
+
+  it("lets a request id be retried after the provider was unreachable", async () => {
+    const dead = await OpenAiUpstream.start();
+    const deadUrl = dead.baseUrl;
+    await dead.stop();
+    await proxy.seedProvider({ baseUrl: deadUrl, model: "gone-model" });
+    const client = await proxy.seedClient();
+    const headers = {
+      "x-request-id": "retry-after-unreachable",
+      authorization: `Bearer ${client.token}`,
+    };
+
+    const first = await post({ ...chat, model: "gone-model" }, headers);
+    const second = await post({ ...chat, model: "gone-model" }, headers);
+
+    expect(first.status).toBe(502);
+    expect(second.status).toBe(502);
+    expect(second.body.error.code).toBe("upstream_unreachable");
+  });
 });

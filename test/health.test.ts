@@ -19,6 +19,7 @@ describe("health", () => {
     const response = await request(`${proxy.baseUrl}${path}`);
     return {
       status: response.statusCode,
+      headers: response.headers,
       body: (await response.body.json()) as Record<string, unknown>,
     };
   }
@@ -28,6 +29,7 @@ describe("health", () => {
 
     expect(response.status).toBe(200);
     expect(response.body.status).toBe("ok");
+    expect(response.headers["x-request-id"]).toMatch(/^req_/);
   });
 
   it("reports ready with every check passing", async () => {
@@ -77,6 +79,7 @@ describe("health", () => {
       model: "metered-model",
       messages: [{ role: "user", content: "hi" }],
     });
+    await proxy.settled();
     await upstream.stop();
 
     const response = await request(`${proxy.baseUrl}/metrics`);

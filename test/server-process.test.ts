@@ -63,6 +63,11 @@ describe("server process", () => {
     const ok = await chat(`Bearer ${token}`);
     const streamed = await chat(`Bearer ${token}`, true);
     const rejected = await chat(`Bearer ${token.slice(0, -2)}xx`);
+    const misplaced = await request(
+      `${server.baseUrl}/v1/models?api_key=${token}`,
+    );
+    await misplaced.body.text();
+    expect(misplaced.statusCode).toBe(401);
     expect(ok.statusCode).toBe(200);
     expect(streamed.statusCode).toBe(200);
     expect(rejected.statusCode).toBe(401);

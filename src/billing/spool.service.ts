@@ -7,6 +7,7 @@ import {
   readFileSync,
   renameSync,
   unlinkSync,
+  writeFileSync,
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -39,6 +40,7 @@ export class SpoolService {
 
   /** Stores a record durably; returns once it is synced to disk. */
   save(record: RequestRecord): void {
+    mkdirSync(this.folder, { recursive: true, mode: 0o700 });
     const target = this.pathOf(record.requestId);
     const temporary = `${target}.${process.pid}.tmp`;
 
@@ -55,6 +57,7 @@ export class SpoolService {
 
   /** Request ids waiting in the spool, oldest file name order. */
   pending(): string[] {
+    mkdirSync(this.folder, { recursive: true, mode: 0o700 });
     return readdirSync(this.folder)
       .filter((name) => name.endsWith(SUFFIX))
       .map((name) => name.slice(0, -SUFFIX.length))
@@ -71,6 +74,30 @@ export class SpoolService {
         err: error,
       });
       return null;
+    }
+  }
+
+  /**
+   * Moves a record the database rejected into `rejected/`, next to a file with the reason, for an operator to
+   * inspect and replay by moving it back.
+   */
+  reject(requestId: string, reason: string): void {
+    const folder = join(this.folder, "rejected");
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    renameSync(this.pathOf(requestId), join(folder, `${requestId}${SUFFIX}`));
+    writeFileSync(join(folder, `${requestId}.reason.txt`), `${reason}\n`, {
+      mode: 0o600,
+    });
+  }
+
+  /** Number of records moved aside as rejected. */
+  rejectedCount(): number {
+    try {
+      return readdirSync(join(this.folder, "rejected")).filter((name) =>
+        name.endsWith(SUFFIX),
+      ).length;
+    } catch {
+      return 0;
     }
   }
 

@@ -8,6 +8,7 @@ import {
 } from "../crypto/client-token";
 import { SECRET_MATERIAL } from "../crypto/crypto.module";
 import { SecretMaterial } from "../crypto/secrets-file";
+import { checkName } from "../common/names";
 import { Client, ClientStatus } from "./entities/client.entity";
 import { ClientToken } from "./entities/client-token.entity";
 
@@ -41,6 +42,7 @@ export class ClientsService {
     name: string,
     allowedModels: string[] | null = null,
   ): Promise<Client> {
+    checkName(name, "client");
     const em = this.em.fork();
     if (await em.count(Client, { name })) {
       throw new ClientNameTaken(name);
@@ -73,6 +75,7 @@ export class ClientsService {
     name: string,
     expiresAt: Date | null = null,
   ): Promise<IssuedToken> {
+    checkName(name, "token");
     const em = this.em.fork();
     const client = await em.findOneOrFail(Client, clientId);
     const token = generateClientToken();
@@ -99,7 +102,12 @@ export class ClientsService {
   /** Revokes a token at once; returns false when it was already revoked. */
   async revokeToken(tokenId: number): Promise<boolean> {
     const em = this.em.fork();
-    const token = await em.findOneOrFail(ClientToken, tokenId);
+    const token = await em.findOne(ClientToken, tokenId);
+    if (!token) {
+      throw new Error(
+        `No token with id ${tokenId}; list them with: token list CLIENT`,
+      );
+    }
     if (token.revokedAt) {
       return false;
     }

@@ -28,7 +28,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const error = toProxyError(exception, request.id);
 
-    this.log(error, exception, request);
+    this.log(error, exception);
 
     if (reply.sent || reply.raw.headersSent || reply.raw.destroyed) {
       return;
@@ -43,14 +43,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
       .send(body);
   }
 
-  private log(
-    error: ProxyError,
-    exception: unknown,
-    request: FastifyRequest,
-  ): void {
+  private log(error: ProxyError, exception: unknown): void {
+    // pino-http's child logger adds the request id to this line already.
     const entry = {
       msg: "request failed",
-      requestId: request.id,
       status: error.status,
       code: error.code,
     };
@@ -112,7 +108,7 @@ function fromHttpException(exception: HttpException): ProxyError {
   if (status === 415) {
     return fromFastifyError({ code: "FST_ERR_CTP_INVALID_MEDIA_TYPE" });
   }
-  if (status === 400 && /JSON/.test(message)) {
+  if (status === 400 && /json/i.test(message)) {
     return fromFastifyError({ code: "FST_ERR_CTP_INVALID_JSON_BODY", message });
   }
 

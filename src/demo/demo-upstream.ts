@@ -10,15 +10,29 @@ import { AddressInfo } from "node:net";
 /**
  * A local stand-in for an OpenAI-compatible provider, so the proxy can be tried offline. It answers every chat
  * completion by echoing the last user message, streamed or not, with OpenAI's response and usage format. Its
- * token counts are rough (one per word), which is fine because it costs nothing real.
+ * token counts are rough (one per word), which is fine because it costs nothing real. It stops at the
+ * request's `max_tokens`, as a provider does.
  */
 export class DemoUpstream {
   private constructor(private readonly server: Server) {}
 
   static async start(): Promise<DemoUpstream> {
-    const server = createServer(
-      (request, response) => void handle(request, response),
-    );
+    const server = createServer((request, response) => {
+      handle(request, response).catch(() => {
+        if (response.headersSent) {
+          response.destroy();
+          return;
+        }
+        sendJson(response, 400, {
+          error: {
+            message: "The demo stand-in could not read this request",
+            type: "invalid_request_error",
+            param: null,
+            code: null,
+          },
+        });
+      });
+    });
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
     return new DemoUpstream(server);
@@ -57,29 +71,39 @@ async function handle(
   }
   const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
     model: string;
-    messages: { role: string; content: unknown }[];
+    messages: { role?: unknown; content?: unknown }[];
     stream?: boolean;
     stream_options?: { include_usage?: boolean };
+    max_tokens?: number;
+    max_completion_tokens?: number;
   };
 
   const lastUser = [...body.messages]
     .reverse()
-    .find((message) => message.role === "user");
+    .find((message) => message?.role === "user");
   const prompt =
     typeof lastUser?.content === "string" ? lastUser.content : "your message";
+  const limit =
+    body.max_completion_tokens ?? body.max_tokens ?? Number.MAX_SAFE_INTEGER;
   const words =
-    `This is the llm-proxy demo stand-in, not a real model. You said: ${prompt}`.split(
-      " ",
-    );
-  const usage = {
-    prompt_tokens: body.messages.reduce(
-      (sum, message) => sum + String(message.content).split(/\s+/).length + 3,
+    `This is the llm-proxy demo stand-in, not a real model. You said: ${prompt}`
+      .split(/\s+/)
+      .filter(Boolean)
+      .slice(0, limit);
+  const promptWords = body.messages.reduce(
+    (sum, message) =>
+      sum +
+      (typeof message?.content === "string"
+        ? message.content.split(/\s+/).length
+        : 1) +
       3,
-    ),
+    3,
+  );
+  const usage = {
+    prompt_tokens: promptWords,
     completion_tokens: words.length,
-    total_tokens: 0,
+    total_tokens: promptWords + words.length,
   };
-  usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
 
   const id = `chatcmpl-demo${Date.now()}`;
   const created = Math.floor(Date.now() / 1000);

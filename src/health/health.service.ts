@@ -1,8 +1,11 @@
+import { stat } from "node:fs/promises";
 import { hostname } from "node:os";
 
-import { Injectable } from "@nestjs/common";
+import { Inject, Injectable, OnApplicationBootstrap } from "@nestjs/common";
 import { MikroORM } from "@mikro-orm/core";
 
+import { APP_CONFIG } from "../config/config.module";
+import { AppConfig } from "../config/config.schema";
 import { KeyRingService } from "../crypto/key-ring.service";
 import {
   readTime,
@@ -16,20 +19,31 @@ export interface ReadinessReport {
 
 /** Readiness: the database takes a write, no migration is pending, and every stored key id is in the key ring. */
 @Injectable()
-export class HealthService {
+export class HealthService implements OnApplicationBootstrap {
   private readonly replica = `${hostname()}:${process.pid}`;
+  private readonly sqlitePath: string | null;
+  private sqliteInode: number | null = null;
 
   constructor(
     private readonly orm: MikroORM,
     private readonly db: WriteTransactionRunner,
     private readonly keyRing: KeyRingService,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.sqlitePath = config.database.url ? null : config.database.sqlitePath;
+  }
+
+  /** Remembers which file the server opened, so a later swap is noticed. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.databaseFileInPlace();
+  }
 
   async readiness(): Promise<ReadinessReport> {
     const checks = await Promise.all([
       this.check("database", () => this.writeAndReadBack()),
       this.check("migrations", () => this.migrationsCurrent()),
       this.check("key_ring", () => this.keysAvailable()),
+      this.check("database_file", () => this.databaseFileInPlace()),
     ]);
 
     return { ready: checks.every((check) => check.ok), checks };
@@ -69,6 +83,26 @@ export class HealthService {
     return stored?.getTime() === now.getTime()
       ? null
       : "the probe row read back differs from what was written";
+  }
+
+  /**
+   * On SQLite, checks that the database file is still the one opened at start-up. A file deleted or replaced
+   * under a running server would take every write made since with it at the next restart.
+   */
+  private async databaseFileInPlace(): Promise<string | null> {
+    if (!this.sqlitePath) {
+      return null;
+    }
+
+    const inode = await stat(this.sqlitePath).then(
+      (info) => info.ino,
+      () => null,
+    );
+    this.sqliteInode ??= inode;
+    if (inode === null || inode !== this.sqliteInode) {
+      return `${this.sqlitePath} was deleted or replaced while the server ran; restart it once the file is restored`;
+    }
+    return null;
   }
 
   private async migrationsCurrent(): Promise<string | null> {

@@ -48,9 +48,10 @@ const REDACTED_PATHS = [
                 ? "warn"
                 : "info",
           serializers: {
+            // The path only: a query string may carry a token that a client sent in the wrong place.
             req: (request: { method?: string; url?: string }) => ({
               method: request.method,
-              url: request.url,
+              url: request.url?.split("?")[0],
             }),
             res: (response: { statusCode?: number }) => ({
               statusCode: response.statusCode,

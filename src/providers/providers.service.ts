@@ -3,6 +3,7 @@ import { EntityManager } from "@mikro-orm/core";
 
 import { BalanceTransactionKind } from "../billing/entities/balance-transaction.entity";
 import { formatUsd, MAX_NANOS, Nanos } from "../billing/money";
+import { checkName } from "../common/names";
 import { KeyRingService } from "../crypto/key-ring.service";
 import { WriteTransactionRunner } from "../database/write-transaction";
 import { ModelConfig } from "./entities/model-config.entity";
@@ -44,6 +45,42 @@ export interface BalanceChange {
   note?: string | null;
 }
 
+/** Raised when provider settings are invalid: a taken name, or a base URL that is not a plain http(s) URL. */
+export class ProviderInputRejected extends Error {}
+
+/**
+ * Checks a provider base URL and returns it without a trailing slash. Credentials in the URL are rejected
+ * because the URL is stored and shown in clear; the API key has its own sealed column.
+ */
+export function checkBaseUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ProviderInputRejected(
+      `'${value}' is not a URL; expected e.g. https://api.openai.com/v1`,
+    );
+  }
+
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ProviderInputRejected(
+      `The base URL must use http or https, not ${url.protocol.slice(0, -1)}`,
+    );
+  }
+  if (url.username || url.password) {
+    throw new ProviderInputRejected(
+      "The base URL must not contain credentials; pass the API key separately",
+    );
+  }
+  if (url.search || url.hash) {
+    throw new ProviderInputRejected(
+      "The base URL must not have a query string or fragment",
+    );
+  }
+
+  return url.toString().replace(/\/+$/, "");
+}
+
 /** Raised when a balance change is not allowed: wrong billing mode, or it would dip into held credit. */
 export class BalanceChangeRejected extends Error {}
 
@@ -60,14 +97,22 @@ export class ProvidersService {
     private readonly transactions: WriteTransactionRunner,
   ) {}
 
+  /** Creates a provider and seals its key; the name must be unused and the base URL a plain http(s) URL. */
   async create(input: ProviderCreate): Promise<Provider> {
+    checkName(input.name, "provider");
+    const baseUrl = checkBaseUrl(input.baseUrl);
     const em = this.em.fork();
+    if (await em.count(Provider, { name: input.name })) {
+      throw new ProviderInputRejected(
+        `A provider named '${input.name}' already exists`,
+      );
+    }
 
     return em.transactional(async (tx) => {
       const provider = tx.create(Provider, {
         name: input.name,
         kind: input.kind,
-        baseUrl: input.baseUrl.replace(/\/+$/, ""),
+        baseUrl,
         billingMode: input.billingMode,
         supportsStreamOptions: input.supportsStreamOptions ?? true,
       });

@@ -5,6 +5,10 @@ import { countTokens } from "gpt-tokenizer";
 const TOKENS_PER_MESSAGE = 3;
 const TOKENS_PER_REPLY = 3;
 
+/** Longest text tokenized whole; longer texts are sampled, in characters. */
+const SAMPLE_CHARS = 256 * 1024;
+const SAMPLE_PARTS = 16;
+
 /** Text treated as plain text: special-token markers in user content are counted, not rejected. */
 const PLAIN_TEXT = {
   allowedSpecial: new Set<string>(),
@@ -21,7 +25,22 @@ export class TokenEstimator {
     if (text.length === 0) {
       return 0;
     }
-    return countTokens(text, PLAIN_TEXT);
+    if (text.length <= SAMPLE_CHARS) {
+      return countTokens(text, PLAIN_TEXT);
+    }
+
+    // Tokenizing tens of megabytes would stall the event loop for seconds, so long texts are counted from an
+    // evenly spread sample and scaled up, rounding up.
+    const stride = Math.floor(text.length / SAMPLE_PARTS);
+    const partLength = Math.floor(SAMPLE_CHARS / SAMPLE_PARTS);
+    let sampled = 0;
+    for (let part = 0; part < SAMPLE_PARTS; part++) {
+      sampled += countTokens(
+        text.slice(part * stride, part * stride + partLength),
+        PLAIN_TEXT,
+      );
+    }
+    return Math.ceil((sampled * text.length) / (partLength * SAMPLE_PARTS));
   }
 
   /** Estimates the prompt tokens of chat messages: their text parts plus the per-message framing. */

@@ -2,6 +2,12 @@ import { z } from "zod";
 
 import { invalidRequest } from "../../common/proxy-error";
 
+/** Largest accepted output limit: a signed 32-bit integer, as providers declare the field. */
+const MAX_TOKEN_LIMIT = 2_147_483_647;
+
+/** Deepest nesting of arrays and objects accepted in a request; real requests stay far below it. */
+const MAX_DEPTH = 64;
+
 /**
  * The fields of a chat completion request that the proxy reads. Every other field passes to the provider
  * untouched, so new provider features need no change here.
@@ -14,8 +20,13 @@ const chatRequestSchema = z
     stream_options: z
       .looseObject({ include_usage: z.boolean().nullish() })
       .nullish(),
-    max_tokens: z.number().int().positive().nullish(),
-    max_completion_tokens: z.number().int().positive().nullish(),
+    max_tokens: z.number().int().positive().max(MAX_TOKEN_LIMIT).nullish(),
+    max_completion_tokens: z
+      .number()
+      .int()
+      .positive()
+      .max(MAX_TOKEN_LIMIT)
+      .nullish(),
     n: z.number().int().min(1).max(128).nullish(),
   })
   .loose();
@@ -27,6 +38,13 @@ export function parseChatRequest(body: unknown): ChatRequest {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw invalidRequest(
       "The request body must be a JSON object.",
+      "invalid_body",
+    );
+  }
+
+  if (nestingDepth(body, MAX_DEPTH) > MAX_DEPTH) {
+    throw invalidRequest(
+      `The request body is nested more than ${MAX_DEPTH} levels deep.`,
       "invalid_body",
     );
   }
@@ -121,4 +139,26 @@ function contentBound(content: unknown, imageAllowance: number): number {
         : Buffer.byteLength(JSON.stringify(part) ?? "");
   }
   return bound;
+}
+
+/** Returns the nesting depth of a parsed JSON value, counting at most to `limit + 1`; it uses no recursion. */
+function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: { node: unknown; depth: number }[] = [{ node: value, depth: 0 }];
+
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (typeof node !== "object" || node === null) {
+      continue;
+    }
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > limit) {
+      return deepest;
+    }
+    for (const child of Object.values(node)) {
+      stack.push({ node: child, depth: depth + 1 });
+    }
+  }
+
+  return deepest;
 }

@@ -17,6 +17,20 @@ const RETRY_HEADERS = [
   "x-ratelimit-reset-tokens",
 ];
 
+/** Shortest secret scrubbed from provider messages; shorter values would match ordinary text. */
+const MIN_SCRUBBED_LENGTH = 8;
+
+/**
+ * Replaces every occurrence of a secret (the provider key the proxy sent) in a provider's error body, since
+ * some providers quote the key they rejected and the body is passed on to the client.
+ */
+export function scrubSecret(text: string, secret: string): string {
+  if (secret.length < MIN_SCRUBBED_LENGTH || !text.includes(secret)) {
+    return text;
+  }
+  return text.split(secret).join("[redacted]");
+}
+
 /** Maps a provider's error response to the error the client receives. */
 export function upstreamHttpError(
   status: number,
