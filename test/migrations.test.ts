@@ -8,6 +8,7 @@ import { Migration } from "@mikro-orm/migrations";
 
 import { SQLITE_MIGRATIONS } from "../migrations";
 import {
+  migrationsFor,
   runMigrations,
   SchemaMismatchError,
 } from "../src/database/migration-runner";
@@ -51,7 +52,9 @@ describe("migrations", () => {
     const first = await runMigrations(orm, { backup: true });
     const second = await runMigrations(orm, { backup: true });
 
-    expect(first).toEqual(["Migration20261204120000InitialSchema"]);
+    expect(first).toEqual(
+      migrationsFor(orm).map((migration) => migration.name),
+    );
     expect(second).toEqual([]);
     const rows = await sql(orm).execute<{ n: number | string }[]>(
       "select count(*) as n from llm_requests",

@@ -5,10 +5,15 @@ import { ConfigModule } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
 import { CryptoModule } from "../crypto/crypto.module";
 import { DatabaseModule } from "../database/database.module";
+import { MaintenanceCoreModule } from "../maintenance/maintenance-core.module";
+import { MetricsModule } from "../metrics/metrics.module";
 import { ProvidersModule } from "../providers/providers.module";
 import { KeyRotationService } from "./key-rotation.service";
 
-/** What the command-line tool needs: the database, the secrets and the client and provider services. */
+/**
+ * Modules of the command-line tool: the database, the secrets, the client and provider services, and the
+ * maintenance jobs and database health report without their schedule.
+ */
 @Module({})
 export class CliModule {
   static register(config: AppConfig): DynamicModule {
@@ -20,6 +25,8 @@ export class CliModule {
         CryptoModule,
         ClientsModule,
         ProvidersModule,
+        MetricsModule,
+        MaintenanceCoreModule,
       ],
       providers: [KeyRotationService],
     };

@@ -4,13 +4,23 @@ import { userInfo } from "node:os";
 
 import { INestApplicationContext } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, InvalidArgumentError, Option } from "commander";
 
 import { BalanceTransactionKind } from "../billing/entities/balance-transaction.entity";
 import { formatUsd, parseUsd } from "../billing/money";
 import { ClientStatus } from "../clients/entities/client.entity";
 import { ClientsService } from "../clients/clients.service";
 import { loadConfig } from "../config/load-config";
+import { DatabaseHealthService } from "../maintenance/database-health.service";
+import { JobOutcome } from "../maintenance/entities/job-run.entity";
+import { JOB_NAMES, JobName } from "../maintenance/job";
+import { JobRunner } from "../maintenance/job-runner.service";
+import { JobStatusService } from "../maintenance/job-status.service";
+import {
+  formatHealth,
+  formatJobStatus,
+  formatRunReport,
+} from "../maintenance/report-format";
 import {
   BillingMode,
   ProviderKind,
@@ -151,7 +161,17 @@ token
   .command("create <client>")
   .description("Issue a token for a client")
   .option("--name <name>", "label for the token", "default")
-  .option("--expires-days <days>", "expire after this many days", positiveInt)
+  .option(
+    "--expires-days <days>",
+    "expire after this many days, at most 36500",
+    (value: string) => {
+      const days = positiveInt(value);
+      if (days > 36_500) {
+        throw new InvalidArgumentError("at most 36500 days (100 years)");
+      }
+      return days;
+    },
+  )
   .action(
     async (
       clientName: string,
@@ -437,6 +457,74 @@ keys
     console.log(
       `re-encrypted ${count} provider keys under the newest master key`,
     );
+  });
+
+program
+  .command("db")
+  .description("The database's state")
+  .command("health")
+  .description(
+    "Show table rows and sizes, index usage, the last ANALYZE, the WAL size and the connection pool",
+  )
+  .option("--json", "print the report as JSON")
+  .action(async (options: { json?: boolean }) => {
+    const report = await withApp((app) =>
+      app.get(DatabaseHealthService).report(),
+    );
+    if (options.json) {
+      console.log(JSON.stringify(report, null, 2));
+      return;
+    }
+    for (const line of formatHealth(report)) {
+      console.log(line);
+    }
+  });
+
+const jobs = program
+  .command("jobs")
+  .description(`Maintenance jobs: ${JOB_NAMES.join(", ")}`);
+
+jobs
+  .command("list")
+  .description("Show each job's schedule, lease and latest run")
+  .action(async () => {
+    const statuses = await withApp((app) => app.get(JobStatusService).list());
+    for (const status of statuses) {
+      console.log(formatJobStatus(status));
+    }
+  });
+
+jobs
+  .command("run")
+  .description(
+    "Run a job now and record the run, unless another process holds its lease; exits with 1 if it failed or did not run",
+  )
+  .addArgument(new Argument("<name>", "job to run").choices(JOB_NAMES))
+  .option(
+    "--time-budget-ms <ms>",
+    "stop at the next batch after this many milliseconds (default: the job's maintenance.jobs.<name>.timeBudgetMs)",
+    positiveInt,
+  )
+  .action(async (name: JobName, options: { timeBudgetMs?: number }) => {
+    const report = await withApp((app) =>
+      app
+        .get(JobRunner)
+        .run(name, { tick: null, timeBudgetMs: options.timeBudgetMs }),
+    );
+    const [summary, ...detail] = formatRunReport(report);
+    if (report.status === "skipped") {
+      console.error(summary);
+      process.exitCode = 1;
+      return;
+    }
+
+    console.log(summary);
+    for (const line of detail) {
+      console.log(line);
+    }
+    if (report.outcome === JobOutcome.Failed) {
+      process.exitCode = 1;
+    }
   });
 
 program.parseAsync().catch((error: unknown) => {

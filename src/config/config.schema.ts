@@ -1,3 +1,4 @@
+import { validateCronExpression } from "cron";
 import { z } from "zod";
 
 /** A whole number from YAML, or from an environment string of digits only ("0x10", "1e3" and "" are invalid). */
@@ -10,6 +11,29 @@ const wholeNumber = z
 
 /** Positive whole number. */
 const count = wholeNumber.pipe(z.number().positive());
+
+/** A cron expression with five fields, or six with seconds first, as the `cron` package parses it. */
+const cronExpression = z.string().superRefine((value, context) => {
+  const { valid, error } = validateCronExpression(value);
+  if (!valid) {
+    context.addIssue({
+      code: "custom",
+      message: `invalid cron expression '${value}' (${error?.message ?? "not parsed"}); use five fields, minute hour day month weekday, or six with seconds first`,
+    });
+  }
+});
+
+/** When a maintenance job runs (UTC), and for how long one run may go on before it stops at the next batch. */
+const jobSchedule = (cron: string, timeBudgetMs: number) =>
+  z
+    .object({
+      enabled: z.boolean().default(true),
+      cron: cronExpression.default(cron),
+      /** Milliseconds; checked between batches and steps, so a statement in progress still finishes. */
+      timeBudgetMs: count.default(timeBudgetMs),
+    })
+    .strict()
+    .prefault({});
 
 /**
  * Every setting of the service, with its unit in the name or the comment.
@@ -82,6 +106,29 @@ export const configSchema = z
         spoolDir: z.string().min(1).default("data/spool"),
         /** How often spooled records are retried, in milliseconds. */
         spoolRetryMs: count.default(5_000),
+      })
+      .strict()
+      .prefault({}),
+    maintenance: z
+      .object({
+        /** Request rows and settled credit reservations older than this many days are deleted by retention. */
+        retentionDays: count.default(90),
+        /** Rows deleted per retention transaction; each batch is one short write transaction. */
+        retentionBatchSize: count.pipe(z.number().max(10_000)).default(1000),
+        /** When set, retention first appends each batch to a gzip-compressed JSON Lines file in this folder. */
+        archiveDir: z.string().min(1).nullable().default(null),
+        /** Reconciliation repairs the drift it finds; when false it only reports it. */
+        repairDrift: z.boolean().default(false),
+        /** How long a job's lease lasts without renewal, in milliseconds; renewed every third of it. */
+        leaseTtlMs: count.pipe(z.number().min(1000)).default(60_000),
+        jobs: z
+          .object({
+            retention: jobSchedule("30 3 * * *", 20 * 60_000),
+            analyze: jobSchedule("0 4 * * *", 10 * 60_000),
+            reconcile: jobSchedule("30 4 * * *", 10 * 60_000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

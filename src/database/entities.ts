@@ -6,6 +6,7 @@ import { UsageDaily } from "../billing/entities/usage-daily.entity";
 import { Client } from "../clients/entities/client.entity";
 import { ClientToken } from "../clients/entities/client-token.entity";
 import { HealthProbe } from "../health/health-probe.entity";
+import { JobLease } from "../maintenance/entities/job-lease.entity";
 import { JobRun } from "../maintenance/entities/job-run.entity";
 import { ModelConfig } from "../providers/entities/model-config.entity";
 import { Provider } from "../providers/entities/provider.entity";
@@ -22,5 +23,6 @@ export const ENTITIES = [
   BalanceTransaction,
   UsageDaily,
   JobRun,
+  JobLease,
   HealthProbe,
 ];
