@@ -1,6 +1,6 @@
 import OpenAI from "openai";
 
-import { OpenAiUpstream } from "./support/openai-upstream";
+import { OpenAiUpstream, UpstreamUsage } from "./support/openai-upstream";
 import { ProxyHarness } from "./support/proxy-harness";
 
 /**
@@ -245,6 +245,58 @@ describe("chat completions", () => {
     expect(record.usage_estimated).toBe(1);
     expect(record.prompt_tokens).toBe(10);
     expect(record.completion_tokens).toBe(3);
+  });
+
+  it.each([
+    ["empty", {}],
+    ["textual", { prompt_tokens: "12", completion_tokens: "3" }],
+    ["too large", { prompt_tokens: 3_000_000_000, completion_tokens: 3 }],
+  ])(
+    "estimates instead of billing %s usage as reported",
+    async (_case, usage) => {
+      upstream.script({
+        usage: usage as unknown as UpstreamUsage,
+        content: ["Hello", " world", "!"],
+      });
+
+      const { response } = await proxy
+        .openai(token)
+        .chat.completions.create({
+          model: "gpt-4o-mini",
+          messages: [{ role: "user", content: "Say hello" }],
+        })
+        .withResponse();
+
+      const record = await recordOf(response.headers.get("x-request-id")!);
+      expect(record.status).toBe("completed");
+      expect(record.usage_estimated).toBe(1);
+      expect(record.prompt_tokens).toBe(10);
+      expect(record.completion_tokens).toBe(3);
+    },
+  );
+
+  it("caps an estimate at the output limit it held credit for", async () => {
+    upstream.script({
+      usage: null,
+      content: Array.from({ length: 50 }, (_, i) => `word${i} `),
+    });
+    const requestId = `capped-estimate-${Date.now()}`;
+
+    const stream = await proxy
+      .openai(token, { requestId })
+      .chat.completions.create({
+        model: "gpt-4o-mini",
+        stream: true,
+        max_tokens: 5,
+        messages: [{ role: "user", content: "Count" }],
+      });
+    for await (const chunk of stream) {
+      void chunk;
+    }
+
+    const record = await recordOf(requestId);
+    expect(record.usage_estimated).toBe(1);
+    expect(record.completion_tokens).toBe(5);
   });
 
   it("keeps the rollup and client totals equal to the rows", async () => {

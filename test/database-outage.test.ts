@@ -178,4 +178,39 @@ describe("database outage", () => {
 
     await proxy.stop();
   });
+  it("holds a record in memory when the spool fails too, and fails readiness until it is written", async () => {
+    const proxy = await ProxyHarness.start(overrides);
+    const { token } = await seed(proxy);
+    const spoolPath = join(proxy.folder, "spool");
+    rmSync(spoolPath, { recursive: true, force: true });
+    // A file where the folder should be: no process, root included, can create the spool folder.
+    writeFileSync(spoolPath, "not a folder");
+
+    const { lock } = await completeWhileLocked(proxy, token, "held-in-memory");
+    await lock.release();
+
+    const held = await readiness(proxy);
+    expect(held.ready).toBe(false);
+    expect(held.checks).toContainEqual(
+      expect.objectContaining({ name: "accounting_records", ok: false }),
+    );
+
+    rmSync(spoolPath);
+    await proxy.accounting.replaySpool();
+    const rows = await proxy.query(
+      "select * from llm_requests where request_id = 'held-in-memory'",
+    );
+    expect(rows).toHaveLength(1);
+    expect((await readiness(proxy)).ready).toBe(true);
+
+    await proxy.stop();
+  });
+
+  async function readiness(proxy: ProxyHarness) {
+    const response = await fetch(`${proxy.baseUrl}/health/ready`);
+    return (await response.json()) as {
+      ready: boolean;
+      checks: { name: string; ok: boolean }[];
+    };
+  }
 });

@@ -56,6 +56,18 @@ describe("demo mode", () => {
     expect(BigInt(row.cost) > 0n).toBe(true);
   });
 
+  it("limits the demo client to the demo model", async () => {
+    const [client] = await proxy.query<{ allowed_models: unknown }>(
+      "select allowed_models from clients where name = 'demo-client'",
+    );
+    const allowed: unknown =
+      typeof client.allowed_models === "string"
+        ? JSON.parse(client.allowed_models)
+        : client.allowed_models;
+
+    expect(allowed).toEqual(["demo-model"]);
+  });
+
   it("stops at the request's max_tokens", async () => {
     const response = await chat({
       model: "demo-model",

@@ -357,6 +357,72 @@ describe("errors", () => {
     expect(response.body.error.message).toContain("[redacted]");
   });
 
+  async function providerKey(): Promise<string> {
+    const provider = (await proxy.providers.list()).find(
+      (candidate) => candidate.id === providerId,
+    )!;
+    return proxy.providers.openApiKey(provider);
+  }
+
+  it("removes the provider key written with JSON escapes", async () => {
+    const key = await providerKey();
+    const escaped = [...key]
+      .map((char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`)
+      .join("");
+    upstream.script({
+      status: 400,
+      rawBody: `{"error":{"message":"Incorrect API key provided: ${escaped}","type":"invalid_request_error"}}`,
+    });
+
+    const response = await post(chat);
+
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(response.body)).not.toContain(key);
+    expect(response.body.error.message).toContain("[redacted]");
+  });
+
+  it("removes the provider key from error events in a stream", async () => {
+    const key = await providerKey();
+    upstream.script({
+      errorEventAfter: 1,
+      error: { message: `quota of ${key} exceeded`, type: "server_error" },
+    });
+
+    const response = await request(`${proxy.baseUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${token}`,
+      },
+      body: JSON.stringify({ ...chat, stream: true }),
+    });
+    const text = await response.body.text();
+
+    expect(text).toContain("[redacted]");
+    expect(text).not.toContain(key);
+  });
+
+  it("refuses a 200 answer that is not JSON and charges nothing", async () => {
+    const before = await proxy.snapshot(providerId, clientId);
+    upstream.script({ rawBody: "<html>gateway hiccup</html>" });
+
+    const response = await post(chat);
+    await proxy.settled();
+
+    expect(response.status).toBe(502);
+    expect(response.body.error.code).toBe("upstream_invalid_response");
+    expect(JSON.stringify(response.body)).not.toContain("hiccup");
+    const after = await proxy.snapshot(providerId, clientId);
+    expect(after.balance).toBe(before.balance);
+    expect(after.reserved).toBe(0n);
+    const [record] = await proxy.query<{ status: string; cost: unknown }>(
+      "select status, cost from llm_requests where request_id = ?",
+      [response.headers["x-request-id"]],
+    );
+    expect(record.status).toBe("failed");
+    expect(String(record.cost)).toBe("0");
+  });
+
   it.each([
     [
       "an output limit beyond 32 bits",
@@ -382,12 +448,23 @@ describe("errors", () => {
   it.each([
     ["text/plain", { "content-type": "text/plain" }],
     ["a gzip-encoded body", { "content-encoding": "gzip" }],
+    ["a UTF-16 body", { "content-type": "application/json; charset=utf-16" }],
   ])("rejects %s with 415", async (_name, headers) => {
     await expectNothingMoved(async () => {
       const response = await post(chat, headers);
       expect(response.status).toBe(415);
       expect(response.body.error.code).toBe("unsupported_media_type");
     });
+  });
+
+  it("accepts JSON with a __proto__ key and drops that key", async () => {
+    const response = await post(
+      `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"__proto__":{"polluted":true}}`,
+    );
+
+    expect(response.status).toBe(200);
+    const forwarded = upstream.requests.at(-1)?.body as Record<string, unknown>;
+    expect(Object.keys(forwarded)).not.toContain("__proto__");
   });
 
   it("rejects an empty body as invalid JSON", async () => {

@@ -1,4 +1,7 @@
-import { ProviderInputRejected } from "../src/providers/providers.service";
+import {
+  MAX_PRICE_PER_MILLION,
+  ProviderInputRejected,
+} from "../src/providers/providers.service";
 import {
   BillingMode,
   ProviderKind,
@@ -68,5 +71,45 @@ describe("providers", () => {
     ["a newline", "a\nb"],
   ])("rejects a name with %s", async (_name, name) => {
     await expect(create(name, "https://127.0.0.1/v1")).rejects.toThrow(/name/);
+  });
+  it("rejects a price above the largest a request's cost can carry", async () => {
+    const provider = await create("priced", "https://127.0.0.1/v1");
+    const add = (inputPrice: bigint) =>
+      proxy.providers.addModel({
+        providerId: provider.id,
+        publicName: `model-${inputPrice}`,
+        inputPrice,
+        outputPrice: 1n,
+      });
+
+    await expect(add(MAX_PRICE_PER_MILLION + 1n)).rejects.toThrow(
+      /inputPrice must be between 0 and 100000/,
+    );
+    await expect(add(MAX_PRICE_PER_MILLION)).resolves.toBeDefined();
+    const rows = await proxy.query(
+      "select public_name from model_configs where provider_id = ?",
+      [provider.id],
+    );
+    expect(rows).toEqual([{ public_name: `model-${MAX_PRICE_PER_MILLION}` }]);
+  });
+  it.each([
+    ["a line break", "sk-test-key\n123456"],
+    ["a space", "sk-test key-123456"],
+    ["nothing", ""],
+  ])("rejects an API key with %s", async (_name, apiKey) => {
+    await expect(
+      proxy.providers.create({
+        name: "bad-key",
+        kind: ProviderKind.OpenAi,
+        baseUrl: "https://127.0.0.1/v1",
+        apiKey,
+        billingMode: BillingMode.Postpaid,
+      }),
+    ).rejects.toThrow(/API key/);
+
+    const rows = await proxy.query(
+      "select * from providers where name = 'bad-key'",
+    );
+    expect(rows).toHaveLength(0);
   });
 });

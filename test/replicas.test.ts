@@ -11,9 +11,12 @@ import { DatabaseReader, dropPostgresDatabase } from "./support/test-database";
 
 /**
  * Two proxy processes share one database, as replicas behind a load balancer do. Requests racing through both
- * for the last prepaid credit must not overdraw it, and a token revoked anywhere is refused by both on their
- * next request, since neither caches token lookups.
+ * for the last prepaid credit must not overdraw it, and a token revoked anywhere is refused by both once their
+ * token lookups (cached for `proxy.lookupCacheMs`) have expired.
  */
+/** `proxy.lookupCacheMs` by default: how long a replica may reuse a token lookup, in milliseconds. */
+const LOOKUP_CACHE_MS = 2_000;
+
 describe("replicas", () => {
   let upstream: OpenAiUpstream;
   let target: { folder: string; databaseUrl: string | null };
@@ -194,6 +197,8 @@ describe("replicas", () => {
       target.databaseUrl ? new Date() : Date.now(),
       tokenId,
     ]);
+    // The revocation was written behind the replicas' backs, so each may serve a cached lookup until it expires.
+    await new Promise((resolve) => setTimeout(resolve, LOOKUP_CACHE_MS));
 
     const answers = await Promise.all(
       replicas.map((replica) =>

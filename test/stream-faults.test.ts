@@ -135,6 +135,24 @@ describe("stream faults", () => {
     await expectSettled(requestId, record.cost);
   });
 
+  it("completes a stream that ends cleanly without [DONE]", async () => {
+    upstream.script({ content: ["all ", "there"], omitDone: true });
+    const requestId = "no-done";
+
+    const stream = await startStream(requestId);
+    let received = "";
+    for await (const chunk of stream) {
+      received += chunk.choices[0]?.delta?.content ?? "";
+    }
+
+    expect(received).toBe("all there");
+    const record = await recordOf(requestId);
+    expect(record.status).toBe("completed");
+    expect(record.error_class).toBeNull();
+    expect(record.usage_estimated).toBe(0);
+    await expectSettled(requestId, record.cost);
+  });
+
   it("passes a mid-stream error event on", async () => {
     upstream.script({
       content: ["partial ", "answer ", "lost"],

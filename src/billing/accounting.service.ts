@@ -10,7 +10,11 @@ import { APP_CONFIG } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
 import { AccountingStore, AdmissionResult } from "./accounting.store";
 import { Nanos } from "./money";
-import { RequestRecord, SettleOutcome } from "./request-record";
+import {
+  RequestRecord,
+  serializeRecord,
+  SettleOutcome,
+} from "./request-record";
 import { MetricsService } from "../metrics/metrics.service";
 import { SpoolService } from "./spool.service";
 
@@ -35,6 +39,8 @@ export class AccountingService
   private readonly logger = new Logger(AccountingService.name);
   private retryTimer: NodeJS.Timeout | null = null;
   private replaying: Promise<void> | null = null;
+  /** Records that neither the database nor the spool took, by request id; retried with the spool. */
+  private readonly stranded = new Map<string, RequestRecord>();
 
   constructor(
     private readonly store: AccountingStore,
@@ -57,6 +63,22 @@ export class AccountingService
       clearInterval(this.retryTimer);
     }
     await this.replaying;
+    await this.replaySpool();
+
+    // The last resort for records nothing would take: the log line carries the whole record (ids and
+    // counts, no secrets), so an operator can still write it by hand.
+    for (const record of this.stranded.values()) {
+      this.logger.error({
+        msg: "accounting record lost at shutdown: neither the database nor the spool took it",
+        requestId: record.requestId,
+        record: JSON.parse(serializeRecord(record)) as unknown,
+      });
+    }
+  }
+
+  /** Number of records held in memory because neither the database nor the spool took them. */
+  strandedCount(): number {
+    return this.stranded.size;
   }
 
   /** Holds the worst-case cost on a prepaid provider and claims the request id. */
@@ -108,9 +130,24 @@ export class AccountingService
         requestId: record.requestId,
         err: error,
       });
+      this.spoolOrHold(record);
+      return "spooled";
+    }
+  }
+
+  /** Spools a record; if the spool fails too, keeps it in memory for the next retry and fails readiness. */
+  private spoolOrHold(record: RequestRecord): void {
+    try {
       this.spool.save(record);
       this.metrics.observeSpooled();
-      return "spooled";
+      this.stranded.delete(record.requestId);
+    } catch (error) {
+      this.stranded.set(record.requestId, record);
+      this.logger.error({
+        msg: "the spool did not take the accounting record either; holding it in memory and retrying",
+        requestId: record.requestId,
+        err: error,
+      });
     }
   }
 
@@ -147,6 +184,19 @@ export class AccountingService
    * operator, so it cannot hold back the records behind it.
    */
   private async replayPending(): Promise<void> {
+    for (const record of [...this.stranded.values()]) {
+      try {
+        await this.store.settle(record);
+        this.stranded.delete(record.requestId);
+        this.logger.log({
+          msg: "wrote accounting record held in memory",
+          requestId: record.requestId,
+        });
+      } catch {
+        this.spoolOrHold(record);
+      }
+    }
+
     let pending: string[];
     try {
       pending = this.spool.pending();

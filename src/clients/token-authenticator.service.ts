@@ -1,6 +1,10 @@
 import { Inject, Injectable, Logger } from "@nestjs/common";
+import { MikroORM } from "@mikro-orm/core";
 
 import { unauthorized } from "../common/proxy-error";
+import { clearOnEntityChange, TtlCache } from "../common/ttl-cache";
+import { APP_CONFIG } from "../config/config.module";
+import { AppConfig } from "../config/config.schema";
 import {
   hashClientToken,
   hashesEqual,
@@ -13,7 +17,8 @@ import {
   WriteTransactionRunner,
 } from "../database/write-transaction";
 import { ClientPrincipal } from "./client-principal";
-import { ClientStatus } from "./entities/client.entity";
+import { Client, ClientStatus } from "./entities/client.entity";
+import { ClientToken } from "./entities/client-token.entity";
 
 interface TokenRow {
   token_id: number;
@@ -28,19 +33,28 @@ interface TokenRow {
 
 /**
  * Authenticates a client token. Malformed tokens are rejected before any lookup; the HMAC of a well-formed one
- * is looked up by its unique index. Each lookup reads the current row, so a revocation takes effect on the
- * next request.
+ * is looked up by its unique index. A row found is reused for `proxy.lookupCacheMs`, so a revocation, expiry
+ * change or disabled client made by another process (the CLI, another replica) is refused within that time.
+ * Changes that this process makes through the ORM clear the cache at once. Expiry dates are checked on every
+ * request.
  */
 @Injectable()
 export class TokenAuthenticator {
   private readonly logger = new Logger(TokenAuthenticator.name);
   /** When this process last wrote each token's `last_used_at`, in epoch milliseconds. */
   private readonly lastUseWritten = new Map<number, number>();
+  /** Rows found, by token hash; unknown tokens are never cached, so guessing cannot fill it. */
+  private readonly rows: TtlCache<string, TokenRow>;
 
   constructor(
     private readonly db: WriteTransactionRunner,
     @Inject(SECRET_MATERIAL) private readonly secrets: SecretMaterial,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+    orm: MikroORM,
+  ) {
+    this.rows = new TtlCache(config.proxy.lookupCacheMs);
+    clearOnEntityChange(orm, [Client, ClientToken], this.rows);
+  }
 
   async authenticate(
     token: string | undefined,
@@ -60,14 +74,7 @@ export class TokenAuthenticator {
 
     const digest = hashClientToken(token, this.secrets.tokenPepper);
     const hash = digest.toString("hex");
-    const rows = await this.db.read<TokenRow>(
-      `select t.id as token_id, t.token_hash, c.id as client_id, c.name as client_name, c.status as client_status,
-         c.allowed_models, t.expires_at, t.revoked_at
-       from client_tokens t join clients c on c.id = t.client_id
-       where t.token_hash = ?`,
-      [hash],
-    );
-    const row = rows[0];
+    const row = this.rows.get(hash) ?? (await this.lookUp(hash));
 
     if (!row || !hashesEqual(Buffer.from(row.token_hash, "hex"), digest)) {
       throw unauthorized("Invalid client token: no such token.");
@@ -90,6 +97,20 @@ export class TokenAuthenticator {
       tokenId: row.token_id,
       allowedModels: parseAllowedModels(row.allowed_models),
     };
+  }
+
+  private async lookUp(hash: string): Promise<TokenRow | undefined> {
+    const rows = await this.db.read<TokenRow>(
+      `select t.id as token_id, t.token_hash, c.id as client_id, c.name as client_name, c.status as client_status,
+         c.allowed_models, t.expires_at, t.revoked_at
+       from client_tokens t join clients c on c.id = t.client_id
+       where t.token_hash = ?`,
+      [hash],
+    );
+    if (rows[0]) {
+      this.rows.set(hash, rows[0]);
+    }
+    return rows[0];
   }
 
   /**

@@ -1,3 +1,5 @@
+import { isIP } from "node:net";
+
 import { validateCronExpression } from "cron";
 import { z } from "zod";
 
@@ -34,6 +36,117 @@ const jobSchedule = (cron: string, timeBudgetMs: number) =>
     })
     .strict()
     .prefault({});
+
+/** Which of our roles each group (from an OIDC claim or a proxy header) grants; the highest match wins. */
+const groupRoles = z
+  .object({
+    admin: z.array(z.string().min(1)).default([]),
+    operator: z.array(z.string().min(1)).default([]),
+    viewer: z.array(z.string().min(1)).default([]),
+  })
+  .strict()
+  .prefault({});
+
+/** An address or CIDR range, IPv4 or IPv6, as `net.BlockList` takes it. */
+const addressOrRange = z.string().superRefine((value, context) => {
+  const [address, prefix, ...rest] = value.split("/");
+  const family = isIP(address ?? "");
+  const bits = family === 6 ? 128 : 32;
+  const prefixValid =
+    prefix === undefined ||
+    (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+  if (family === 0 || !prefixValid || rest.length > 0) {
+    context.addIssue({
+      code: "custom",
+      message: `'${value}' is not an IP address or CIDR range such as 10.0.0.0/8`,
+    });
+  }
+});
+
+/** Admin sign-in: sessions, password throttling, OpenID Connect and a trusted SSO proxy. */
+const authSchema = z
+  .object({
+    /** How long an admin session lasts after sign-in, in milliseconds. */
+    sessionTtlMs: count.default(8 * 60 * 60_000),
+    /** Marks the session cookie Secure; turn on when browsers reach the service over HTTPS. */
+    secureCookies: z.boolean().default(false),
+    /** Failed password sign-ins allowed per username and per address within `windowMs` before a lockout. */
+    maxFailedSignIns: count.default(5),
+    /** Window in which failed sign-ins are counted, and how long the lockout lasts, in milliseconds. */
+    failedSignInWindowMs: count.default(15 * 60_000),
+    /** The first administrator, created at start-up when the database has no users; set from the environment. */
+    initialAdmin: z
+      .object({
+        username: z.string().min(1).nullable().default(null),
+        password: z.string().min(12).nullable().default(null),
+      })
+      .strict()
+      .prefault({}),
+    oidc: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** Issuer URL; its discovery document is read at the first sign-in. */
+        issuer: z.string().url().nullable().default(null),
+        clientId: z.string().min(1).nullable().default(null),
+        /** Client secret; null for a public client that relies on PKCE alone. */
+        clientSecret: z.string().min(1).nullable().default(null),
+        /** This service's callback, `https://HOST/api/auth/oidc/callback`, as registered at the provider. */
+        redirectUrl: z.string().url().nullable().default(null),
+        scopes: z
+          .array(z.string().min(1))
+          .default(["openid", "profile", "email"]),
+        /** ID-token claim holding the user's groups or roles, a string or a list of strings. */
+        groupsClaim: z.string().min(1).default("groups"),
+        /** ID-token claim used as the username; falls back to `email`, then the subject. */
+        usernameClaim: z.string().min(1).default("preferred_username"),
+        roles: groupRoles,
+        /** How long a started sign-in may take before its state is discarded, in milliseconds. */
+        flowTtlMs: count.default(10 * 60_000),
+        /** Allowed difference between our clock and the provider's when checking ID tokens, in seconds. */
+        clockToleranceSeconds: wholeNumber.default(30),
+      })
+      .strict()
+      .prefault({})
+      .superRefine((oidc, context) => {
+        if (!oidc.enabled) {
+          return;
+        }
+        for (const key of ["issuer", "clientId", "redirectUrl"] as const) {
+          if (oidc[key] === null) {
+            context.addIssue({
+              code: "custom",
+              path: [key],
+              message: "required when auth.oidc.enabled is true",
+            });
+          }
+        }
+      }),
+    trustedHeader: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** TCP peer addresses or CIDR ranges of the SSO proxies whose headers are believed. */
+        proxies: z.array(addressOrRange).default([]),
+        userHeader: z.string().min(1).default("x-forwarded-user"),
+        emailHeader: z.string().min(1).default("x-forwarded-email"),
+        /** Comma-separated group names. */
+        groupsHeader: z.string().min(1).default("x-forwarded-groups"),
+        roles: groupRoles,
+      })
+      .strict()
+      .prefault({})
+      .superRefine((header, context) => {
+        if (header.enabled && header.proxies.length === 0) {
+          context.addIssue({
+            code: "custom",
+            path: ["proxies"],
+            message:
+              "list at least one proxy address when auth.trustedHeader.enabled is true",
+          });
+        }
+      }),
+  })
+  .strict()
+  .prefault({});
 
 /**
  * Every setting of the service, with its unit in the name or the comment.
@@ -91,6 +204,11 @@ export const configSchema = z
         bodyIdleTimeoutMs: count.default(120_000),
         /** Keep-alive connections per provider origin. */
         connectionsPerProvider: count.default(128),
+        /**
+         * How long a process reuses a token or model lookup, in milliseconds; 0 looks up every request. Changes
+         * made through this process apply at once; changes made elsewhere (CLI, other replicas) within this time.
+         */
+        lookupCacheMs: z.number().int().min(0).max(5_000).default(2_000),
       })
       .strict()
       .prefault({}),
@@ -132,6 +250,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    auth: authSchema,
     logging: z
       .object({
         level: z

@@ -21,6 +21,9 @@ const ENV_OVERRIDES: Record<string, string> = {
   SECRETS_FILE: "secrets.file",
   SPOOL_DIR: "billing.spoolDir",
   LOG_LEVEL: "logging.level",
+  LLM_PROXY_ADMIN_USERNAME: "auth.initialAdmin.username",
+  LLM_PROXY_ADMIN_PASSWORD: "auth.initialAdmin.password",
+  LLM_PROXY_OIDC_CLIENT_SECRET: "auth.oidc.clientSecret",
 };
 
 /**

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 
+import { Logger } from "@nestjs/common";
+
 import { TOKEN_PEPPER_MIN_BYTES } from "./client-token";
 import { readPrivateFile, writePrivateFileAtomically } from "./private-file";
 
@@ -283,6 +285,11 @@ function readOrCreateSecretsFile(file: string): SecretMaterial {
     "create",
   );
   if (written) {
+    // A new pepper makes every client token issued before it unusable, so a lost file must not go unnoticed.
+    new Logger("Secrets").warn({
+      msg: "created a new secrets file with a new master key and token pepper; if this database already has tokens or provider keys, stop and restore the previous file",
+      file,
+    });
     return parseSecretsDocument(created, file);
   }
 

@@ -1,3 +1,7 @@
+import { AuditEntry } from "../audit/entities/audit-entry.entity";
+import { AdminSession } from "../auth/entities/admin-session.entity";
+import { OidcFlow } from "../auth/entities/oidc-flow.entity";
+import { SignInFailure } from "../auth/entities/sign-in-failure.entity";
 import { User } from "../auth/entities/user.entity";
 import { BalanceTransaction } from "../billing/entities/balance-transaction.entity";
 import { CreditReservation } from "../billing/entities/credit-reservation.entity";
@@ -14,6 +18,9 @@ import { Provider } from "../providers/entities/provider.entity";
 /** Every entity, listed once so the app, the CLI and the migration check load the same model. */
 export const ENTITIES = [
   User,
+  AdminSession,
+  SignInFailure,
+  OidcFlow,
   Client,
   ClientToken,
   Provider,
@@ -25,4 +32,5 @@ export const ENTITIES = [
   JobRun,
   JobLease,
   HealthProbe,
+  AuditEntry,
 ];

@@ -2,11 +2,13 @@ import { Inject, Injectable, OnApplicationShutdown } from "@nestjs/common";
 import { MikroORM } from "@mikro-orm/core";
 import { EntityManager } from "@mikro-orm/knex";
 
+import Database from "better-sqlite3";
+
 import { APP_CONFIG } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
-import sqlite3 from "sqlite3";
 
 import { isSqlite } from "./migration-runner";
+import { WalCheckpointer } from "./wal-checkpointer";
 import { WalSync } from "./wal-sync";
 
 /** Positional parameters; bigints are sent as decimal strings so no driver rounds them through a double. */
@@ -25,18 +27,11 @@ export interface SqlTransaction {
   readonly forUpdate: string;
 }
 
-interface SqliteConnection {
-  run(
-    sql: string,
-    params: unknown[],
-    callback: (this: { changes: number }, error: Error | null) => void,
-  ): void;
-  all(
-    sql: string,
-    params: unknown[],
-    callback: (error: Error | null, rows: unknown[]) => void,
-  ): void;
-}
+/** A better-sqlite3 connection: every statement runs synchronously, in microseconds, on the calling thread. */
+type SqliteConnection = Database.Database;
+
+/** Observes each hand-written SQLite statement's duration, in milliseconds. */
+export type StatementObserver = (sql: string, durationMs: number) => void;
 
 interface PgConnection {
   query(
@@ -54,14 +49,17 @@ interface KnexClient {
 export interface WriteOptions {
   /**
    * True waits for the configured `synchronous` level (FULL by default). False commits SQLite with
-   * `synchronous=NORMAL`: the commit can be lost to a power failure until the next durable commit, which syncs
-   * the write-ahead log up to and including it. PostgreSQL commits every transaction durably.
+   * `synchronous=NORMAL` and PostgreSQL with `synchronous_commit = off`: the commit can be lost to a power
+   * failure until the next durable commit, which syncs the write-ahead log up to and including it.
    */
   durable: boolean;
 }
 
 /** Most work items one group commit takes. */
 const MAX_GROUP = 256;
+
+/** Pause between two attempts to take SQLite's write lock while another connection holds it, in milliseconds. */
+const LOCK_RETRY_MS = 2;
 
 interface QueuedWork {
   work: (tx: SqlTransaction) => Promise<unknown>;
@@ -86,7 +84,14 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
   private readonly walSync: WalSync | null;
   private readonly sqlitePath: string | null;
   private readonly busyTimeoutMs: number;
-  private readOnly: Promise<sqlite3.Database> | null = null;
+  private readOnly: SqliteConnection | null = null;
+  private readonly statements = new WeakMap<
+    SqliteConnection,
+    Map<string, Database.Statement>
+  >();
+  private observer: StatementObserver | null = null;
+  /** Started with the first write, once migrations have created the file; SQLite only. */
+  private checkpointer: WalCheckpointer | null = null;
   private readonly queue: QueuedWork[] = [];
   private flushing = false;
 
@@ -106,10 +111,14 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.walSync?.close();
-    const readOnly = await this.readOnly;
-    await new Promise<void>((resolve) =>
-      readOnly ? readOnly.close(() => resolve()) : resolve(),
-    );
+    await this.checkpointer?.close();
+    this.readOnly?.close();
+    this.readOnly = null;
+  }
+
+  /** Sets the function that receives the duration of every hand-written SQLite statement; one at a time. */
+  observeStatements(observer: StatementObserver | null): void {
+    this.observer = observer;
   }
 
   /** Runs `work` in a transaction of its own. */
@@ -117,8 +126,20 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
     work: (tx: SqlTransaction) => Promise<T>,
     options: WriteOptions = { durable: true },
   ): Promise<T> {
-    const result = await this.withConnection(async (tx, connection) => {
-      await this.begin(tx, connection, options.durable);
+    const result = await this.transact(work, options.durable);
+    if (options.durable && this.walSync) {
+      await this.walSync.sync();
+    }
+    return result;
+  }
+
+  /** Runs `work` in a transaction and commits it; a durable commit on SQLite still needs {@link WalSync.sync}. */
+  private async transact<T>(
+    work: (tx: SqlTransaction) => Promise<T>,
+    durable: boolean,
+  ): Promise<T> {
+    return this.withConnection(async (tx, connection) => {
+      await this.begin(tx, connection, durable);
       try {
         const value = await work(tx);
         await tx.run("commit");
@@ -128,11 +149,6 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
         throw error;
       }
     });
-
-    if (options.durable && this.walSync) {
-      await this.walSync.sync();
-    }
-    return result;
   }
 
   /**
@@ -178,38 +194,56 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
       return this.withConnection((tx) => tx.all<T>(sql, params));
     }
 
-    this.readOnly ??= openReadOnly(this.sqlitePath!, this.busyTimeoutMs);
-    const connection = (await this.readOnly) as unknown as SqliteConnection;
-    return sqliteTransaction(connection).all<T>(sql, params);
+    this.readOnly ??= new Database(this.sqlitePath!, {
+      readonly: true,
+      fileMustExist: true,
+      timeout: this.busyTimeoutMs,
+    });
+    return this.sqliteTransaction(this.readOnly).all<T>(sql, params);
   }
 
+  /**
+   * Commits queued work group by group. A group's durable items wait for the WAL sync on their own, so the next
+   * group commits while the disk syncs the last one: an admission never waits behind a settlement's fsync.
+   */
   private async flushQueue(): Promise<void> {
     while (this.queue.length > 0) {
       const group = this.queue.splice(0, MAX_GROUP);
+      const durable = group.some((item) => item.durable);
       const outcomes: { ok: boolean; value: unknown }[] = [];
 
       try {
-        await this.run(
-          async (tx) => {
-            for (const item of group) {
-              outcomes.push(await runUnderSavepoint(tx, item.work));
-            }
-          },
-          { durable: group.some((item) => item.durable) },
-        );
+        await this.transact(async (tx) => {
+          for (const item of group) {
+            outcomes.push(await runUnderSavepoint(tx, item.work));
+          }
+        }, durable);
       } catch (error) {
         group.forEach((item) => item.reject(error));
         continue;
       }
 
-      group.forEach((item, index) => {
+      const settle = (item: QueuedWork, index: number) => {
         const outcome = outcomes[index];
         if (outcome.ok) {
           item.resolve(outcome.value);
         } else {
           item.reject(outcome.value);
         }
+      };
+      group.forEach((item, index) => {
+        if (!item.durable || !this.walSync) {
+          settle(item, index);
+        }
       });
+      if (durable && this.walSync) {
+        this.walSync.sync().then(
+          () =>
+            group.forEach((item, index) => item.durable && settle(item, index)),
+          (error: unknown) =>
+            group.forEach((item) => item.durable && item.reject(error)),
+        );
+      }
     }
     this.flushing = false;
   }
@@ -221,7 +255,11 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
     durable: boolean,
   ): Promise<void> {
     if (!this.sqlite) {
-      await tx.run("begin");
+      // A commit that need not be durable returns before PostgreSQL flushes its WAL record; the next durable
+      // commit flushes the WAL up to and past it, as on SQLite. One round trip carries both statements.
+      await tx.run(
+        durable ? "begin" : "begin; set local synchronous_commit = off",
+      );
       return;
     }
 
@@ -231,7 +269,79 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
       await tx.run(`pragma synchronous = ${wanted}`);
       this.syncMode.set(connection, wanted);
     }
-    await tx.run("begin immediate");
+    await this.beginImmediate(connection as SqliteConnection);
+  }
+
+  /**
+   * Takes SQLite's write lock. The driver waits for a lock on the calling thread, which would stall every request
+   * of the process. So the busy timeout is off for this statement, and this method retries every few milliseconds
+   * until `database.busyTimeoutMs` has passed, then fails with SQLITE_BUSY.
+   */
+  private async beginImmediate(connection: SqliteConnection): Promise<void> {
+    const deadline = performance.now() + this.busyTimeoutMs;
+    connection.pragma("busy_timeout = 0");
+    try {
+      for (;;) {
+        try {
+          this.prepared(connection, "begin immediate").run();
+          return;
+        } catch (error) {
+          const code = (error as { code?: unknown }).code;
+          if (code !== "SQLITE_BUSY" || performance.now() >= deadline) {
+            throw error;
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
+      }
+    } finally {
+      connection.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
+  }
+
+  /** Returns the connection's prepared statement for `sql`, preparing it on first use. */
+  private prepared(
+    connection: SqliteConnection,
+    sql: string,
+  ): Database.Statement {
+    let cache = this.statements.get(connection);
+    if (!cache) {
+      cache = new Map();
+      this.statements.set(connection, cache);
+    }
+    let statement = cache.get(sql);
+    if (!statement) {
+      statement = connection.prepare(sql);
+      cache.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private sqliteTransaction(connection: SqliteConnection): SqlTransaction {
+    const timed = <T>(sql: string, execute: () => T): T => {
+      const started = performance.now();
+      try {
+        return execute();
+      } finally {
+        this.observer?.(sql, performance.now() - started);
+      }
+    };
+
+    return {
+      time: (value: Date) => value.getTime(),
+      forUpdate: "",
+      all: async <T>(sql: string, params: SqlParam[] = []) =>
+        timed(
+          sql,
+          () =>
+            this.prepared(connection, sql).all(toDriverParams(params)) as T[],
+        ),
+      run: async (sql: string, params: SqlParam[] = []) =>
+        timed(
+          sql,
+          () =>
+            this.prepared(connection, sql).run(toDriverParams(params)).changes,
+        ),
+    };
   }
 
   private async withConnection<T>(
@@ -239,8 +349,13 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
   ): Promise<T> {
     const client = this.knexClient();
     const connection = (await client.acquireConnection()) as object;
+    if (this.sqlite && !this.checkpointer) {
+      // From here on the worker checkpoints, so no commit on this thread copies the WAL into the database.
+      (connection as SqliteConnection).pragma("wal_autocheckpoint = 0");
+      this.checkpointer = new WalCheckpointer(this.sqlitePath!);
+    }
     const tx = this.sqlite
-      ? sqliteTransaction(connection as SqliteConnection)
+      ? this.sqliteTransaction(connection as SqliteConnection)
       : pgTransaction(connection as PgConnection);
 
     try {
@@ -254,23 +369,6 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
     const knex = (this.orm.em as EntityManager).getConnection().getKnex();
     return knex.client as KnexClient;
   }
-}
-
-/** Opens a read-only connection to the SQLite file, waiting for locks as long as the writer does. */
-function openReadOnly(
-  path: string,
-  busyTimeoutMs: number,
-): Promise<sqlite3.Database> {
-  return new Promise((resolve, reject) => {
-    const db = new sqlite3.Database(path, sqlite3.OPEN_READONLY, (error) => {
-      if (error) {
-        reject(error);
-        return;
-      }
-      db.configure("busyTimeout", busyTimeoutMs);
-      resolve(db);
-    });
-  });
 }
 
 /** Runs one work item of a group; its failure is rolled back to the savepoint and returned, not thrown. */
@@ -290,6 +388,7 @@ async function runUnderSavepoint(
   }
 }
 
+/** Converts parameters to what better-sqlite3 binds: bigints as decimal text, booleans as 0/1, dates as epoch ms. */
 function toDriverParams(params: SqlParam[]): unknown[] {
   return params.map((value) => {
     if (typeof value === "bigint") {
@@ -298,35 +397,11 @@ function toDriverParams(params: SqlParam[]): unknown[] {
     if (typeof value === "boolean") {
       return value ? 1 : 0;
     }
+    if (value instanceof Date) {
+      return value.getTime();
+    }
     return value;
   });
-}
-
-function sqliteTransaction(connection: SqliteConnection): SqlTransaction {
-  return {
-    time: (value: Date) => value.getTime(),
-    forUpdate: "",
-    all: <T>(sql: string, params: SqlParam[] = []) =>
-      new Promise<T[]>((resolve, reject) => {
-        connection.all(sql, toDriverParams(params), (error, rows) =>
-          error ? reject(error) : resolve(rows as T[]),
-        );
-      }),
-    run: (sql: string, params: SqlParam[] = []) =>
-      new Promise<number>((resolve, reject) => {
-        connection.run(
-          sql,
-          toDriverParams(params),
-          function (this: { changes: number }, error) {
-            if (error) {
-              reject(error);
-            } else {
-              resolve(this.changes);
-            }
-          },
-        );
-      }),
-  };
 }
 
 function pgTransaction(connection: PgConnection): SqlTransaction {

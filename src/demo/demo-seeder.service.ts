@@ -13,6 +13,7 @@ import { EntityManager } from "@mikro-orm/core";
 import { parseUsd } from "../billing/money";
 import { BalanceTransactionKind } from "../billing/entities/balance-transaction.entity";
 import { ClientsService } from "../clients/clients.service";
+import { Client } from "../clients/entities/client.entity";
 import { TokenAuthenticator } from "../clients/token-authenticator.service";
 import { APP_CONFIG } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
@@ -58,6 +59,11 @@ export class DemoSeeder
     const client =
       (await this.clients.findByName(DEMO_CLIENT)) ??
       (await this.clients.create(DEMO_CLIENT));
+    // The demo token reaches the demo model only, so a data folder reused for a real setup later does not
+    // leave a token with access to paid models.
+    await this.em
+      .fork()
+      .nativeUpdate(Client, { id: client.id }, { allowedModels: [DEMO_MODEL] });
     await this.ensureToken(client.id);
 
     this.logger.log({

@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { Inject, Injectable, OnApplicationBootstrap } from "@nestjs/common";
 import { MikroORM } from "@mikro-orm/core";
 
+import { AccountingService } from "../billing/accounting.service";
 import { APP_CONFIG } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
 import { KeyRingService } from "../crypto/key-ring.service";
@@ -17,7 +18,10 @@ export interface ReadinessReport {
   checks: { name: string; ok: boolean; detail?: string }[];
 }
 
-/** Readiness: the database takes a write, no migration is pending, and every stored key id is in the key ring. */
+/**
+ * Readiness: the database takes a write, no migration is pending, every stored key id is in the key ring, the
+ * SQLite file is the one opened, and every accounting record is in the database or the spool.
+ */
 @Injectable()
 export class HealthService implements OnApplicationBootstrap {
   private readonly replica = `${hostname()}:${process.pid}`;
@@ -28,6 +32,7 @@ export class HealthService implements OnApplicationBootstrap {
     private readonly orm: MikroORM,
     private readonly db: WriteTransactionRunner,
     private readonly keyRing: KeyRingService,
+    private readonly accounting: AccountingService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.sqlitePath = config.database.url ? null : config.database.sqlitePath;
@@ -44,9 +49,17 @@ export class HealthService implements OnApplicationBootstrap {
       this.check("migrations", () => this.migrationsCurrent()),
       this.check("key_ring", () => this.keysAvailable()),
       this.check("database_file", () => this.databaseFileInPlace()),
+      this.check("accounting_records", () => this.recordsKept()),
     ]);
 
     return { ready: checks.every((check) => check.ok), checks };
+  }
+
+  private async recordsKept(): Promise<string | null> {
+    const held = this.accounting.strandedCount();
+    return held === 0
+      ? null
+      : `${held} accounting records are held in memory because neither the database nor the spool takes them`;
   }
 
   private async check(name: string, probe: () => Promise<string | null>) {

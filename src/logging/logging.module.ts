@@ -2,6 +2,7 @@ import { IncomingMessage, ServerResponse } from "node:http";
 
 import { Module } from "@nestjs/common";
 import { LoggerModule } from "nestjs-pino";
+import pino from "pino";
 
 import { APP_CONFIG } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
@@ -28,36 +29,41 @@ const REDACTED_PATHS = [
     LoggerModule.forRootAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
-        pinoHttp: {
-          level: config.logging.level,
-          redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
-          customAttributeKeys: { reqId: "requestId" },
-          quietReqLogger: true,
-          autoLogging: {
-            ignore: (request: IncomingMessage) =>
-              request.url?.startsWith("/health/") ?? false,
+        pinoHttp: [
+          {
+            level: config.logging.level,
+            redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+            customAttributeKeys: { reqId: "requestId" },
+            quietReqLogger: true,
+            autoLogging: {
+              ignore: (request: IncomingMessage) =>
+                request.url?.startsWith("/health/") ?? false,
+            },
+            customLogLevel: (
+              _request: IncomingMessage,
+              response: ServerResponse,
+              error?: Error,
+            ) =>
+              error || response.statusCode >= 500
+                ? "error"
+                : response.statusCode >= 400
+                  ? "warn"
+                  : "info",
+            serializers: {
+              // The path only: a query string may carry a token that a client sent in the wrong place.
+              req: (request: { method?: string; url?: string }) => ({
+                method: request.method,
+                url: request.url?.split("?")[0],
+              }),
+              res: (response: { statusCode?: number }) => ({
+                statusCode: response.statusCode,
+              }),
+            },
           },
-          customLogLevel: (
-            _request: IncomingMessage,
-            response: ServerResponse,
-            error?: Error,
-          ) =>
-            error || response.statusCode >= 500
-              ? "error"
-              : response.statusCode >= 400
-                ? "warn"
-                : "info",
-          serializers: {
-            // The path only: a query string may carry a token that a client sent in the wrong place.
-            req: (request: { method?: string; url?: string }) => ({
-              method: request.method,
-              url: request.url?.split("?")[0],
-            }),
-            res: (response: { statusCode?: number }) => ({
-              statusCode: response.statusCode,
-            }),
-          },
-        },
+          // Lines are written asynchronously, several per system call under load, so a request never waits for
+          // the write; pino flushes what is buffered when the process exits.
+          pino.destination({ dest: 1, sync: false }),
+        ],
       }),
     }),
   ],

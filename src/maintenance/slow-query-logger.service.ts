@@ -14,6 +14,7 @@ import { Counter } from "prom-client";
 import { APP_CONFIG } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
 import { isSqlite } from "../database/migration-runner";
+import { WriteTransactionRunner } from "../database/write-transaction";
 import { MetricsService } from "../metrics/metrics.service";
 
 /** Maximum length of a logged statement, in characters. */
@@ -26,14 +27,6 @@ const MINUTE_MS = 60_000;
 /** Queries in flight are tracked by knex's query id; this bounds the map if a completion event never comes. */
 const MAX_TRACKED_QUERIES = 10_000;
 
-interface ProfiledConnection {
-  on(event: "profile", listener: (sql: string, ms: number) => void): void;
-  removeListener(
-    event: "profile",
-    listener: (sql: string, ms: number) => void,
-  ): void;
-}
-
 interface KnexQuery {
   __knexQueryUid?: string;
   sql?: string;
@@ -42,16 +35,6 @@ interface KnexQuery {
 interface KnexEvents {
   on(event: string, listener: (...args: unknown[]) => void): void;
   removeListener(event: string, listener: (...args: unknown[]) => void): void;
-  client: {
-    pool?: {
-      on(
-        event: "createSuccess",
-        listener: (id: number, resource: unknown) => void,
-      ): void;
-    };
-    acquireConnection(): Promise<unknown>;
-    releaseConnection(connection: unknown): Promise<void>;
-  };
 }
 
 /**
@@ -59,12 +42,11 @@ interface KnexEvents {
  * before logging, because the ORM inlines bound parameters into the statement text and they may hold token
  * hashes.
  *
- * On SQLite, the pool's connection times each of its statements with its profile hook, hand-written writes
- * included.
- * PostgreSQL statements are timed from knex's query events, which the ORM's statements pass through.
+ * The ORM's statements are timed from knex's query events on both dialects. On SQLite, WriteTransactionRunner
+ * times its hand-written statements itself, reads on its read-only connection included.
  */
-// TODO: time the statements that bypass these hooks: WriteTransactionRunner's hand-written SQL on PostgreSQL,
-// which uses pooled connections directly, and its reads on SQLite, which use a read-only connection of its own.
+// TODO: time WriteTransactionRunner's hand-written SQL on PostgreSQL, which uses pooled connections directly and
+// so bypasses knex's query events.
 @Injectable()
 export class SlowQueryLogger
   implements OnApplicationBootstrap, OnApplicationShutdown
@@ -79,6 +61,7 @@ export class SlowQueryLogger
 
   constructor(
     private readonly orm: MikroORM,
+    private readonly writes: WriteTransactionRunner,
     metrics: MetricsService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -94,10 +77,10 @@ export class SlowQueryLogger
     const knex = (this.orm.em as EntityManager)
       .getConnection()
       .getKnex() as unknown as KnexEvents;
+    this.watchKnex(knex);
     if (isSqlite(this.orm)) {
-      await this.watchSqlite(knex);
-    } else {
-      this.watchKnex(knex);
+      this.writes.observeStatements((sql, ms) => this.observe(sql, ms));
+      this.detach.push(() => this.writes.observeStatements(null));
     }
   }
 
@@ -138,29 +121,6 @@ export class SlowQueryLogger
       thresholdMs: this.thresholdMs,
       sql: redactSql(sql),
     });
-  }
-
-  /** Watches the pool's connection now and any connection the pool opens later. */
-  private async watchSqlite(knex: KnexEvents): Promise<void> {
-    const watched = new WeakSet<object>();
-    const watch = (resource: unknown) => {
-      const connection = resource as ProfiledConnection;
-      if (watched.has(connection)) {
-        return;
-      }
-      watched.add(connection);
-      const listener = (sql: string, ms: number) => this.observe(sql, ms);
-      connection.on("profile", listener);
-      this.detach.push(() => connection.removeListener("profile", listener));
-    };
-
-    knex.client.pool?.on("createSuccess", (_id, resource) => watch(resource));
-    const current = await knex.client.acquireConnection();
-    try {
-      watch(current);
-    } finally {
-      await knex.client.releaseConnection(current);
-    }
   }
 
   private watchKnex(knex: KnexEvents): void {

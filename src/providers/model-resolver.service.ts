@@ -1,11 +1,20 @@
-import { Injectable } from "@nestjs/common";
+import { Inject, Injectable } from "@nestjs/common";
+import { MikroORM } from "@mikro-orm/core";
 
 import { ModelPrices } from "../billing/usage";
+import { clearOnEntityChange, TtlCache } from "../common/ttl-cache";
+import { APP_CONFIG } from "../config/config.module";
+import { AppConfig } from "../config/config.schema";
 import {
   readTime,
   WriteTransactionRunner,
 } from "../database/write-transaction";
-import { BillingMode, ProviderKind } from "./entities/provider.entity";
+import { ModelConfig } from "./entities/model-config.entity";
+import {
+  BillingMode,
+  Provider,
+  ProviderKind,
+} from "./entities/provider.entity";
 import { ProvidersService } from "./providers.service";
 
 /** A configured model together with what the proxy needs to call its provider. */
@@ -61,22 +70,43 @@ const SELECT_MODELS = `
   from model_configs m join providers p on p.id = m.provider_id
   where m.enabled = ? and p.enabled = ?`;
 
-/** Looks up which provider serves a public model name, with its prices and opened API key. */
+/**
+ * Looks up which provider serves a public model name, with its prices and opened API key. A model found is reused
+ * for `proxy.lookupCacheMs`; changes to providers and models made through this process's ORM clear the cache at
+ * once, and changes made elsewhere apply within that time.
+ */
 @Injectable()
 export class ModelResolver {
+  private readonly resolved: TtlCache<string, ResolvedModel>;
+
   constructor(
     private readonly db: WriteTransactionRunner,
     private readonly providers: ProvidersService,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+    orm: MikroORM,
+  ) {
+    this.resolved = new TtlCache(config.proxy.lookupCacheMs, 1_000);
+    clearOnEntityChange(orm, [Provider, ModelConfig], this.resolved);
+  }
 
   /** Returns the enabled model of this name, or null. When several providers serve it, the oldest wins. */
   async resolve(publicName: string): Promise<ResolvedModel | null> {
+    const cached = this.resolved.get(publicName);
+    if (cached) {
+      return cached;
+    }
+
     const rows = await this.db.read<ModelRow>(
       `${SELECT_MODELS} and m.public_name = ? order by m.id limit 1`,
       [true, true, publicName],
     );
+    if (rows.length === 0) {
+      return null;
+    }
 
-    return rows.length === 0 ? null : await this.toResolved(rows[0]);
+    const model = await this.toResolved(rows[0]);
+    this.resolved.set(publicName, model);
+    return model;
   }
 
   /** Public names of every enabled model, each once. */

@@ -25,11 +25,7 @@ import {
 } from "./openai/chat-request";
 import { ChatStreamRelay, RelayOutcome } from "./openai/chat-stream-relay";
 import { parseOpenAiUsage } from "./openai/openai-usage";
-import {
-  scrubSecret,
-  upstreamFailure,
-  upstreamHttpError,
-} from "./openai/upstream-errors";
+import { upstreamFailure, upstreamHttpError } from "./openai/upstream-errors";
 import { TokenEstimator } from "./token-estimator.service";
 import {
   neverReachedProvider,
@@ -48,9 +44,17 @@ interface Call {
   principal: ClientPrincipal;
   chat: ChatRequest;
   model: ResolvedModel;
+  /** What admission held credit for; an estimate never exceeds it, since the provider cannot either. */
+  bounds: TokenBounds;
   createdAt: Date;
   startedAt: number;
   controller: AbortController;
+}
+
+/** Most input and output tokens a request can use: every input byte a token, and the output limit times `n`. */
+interface TokenBounds {
+  input: number;
+  output: number;
 }
 
 /**
@@ -80,13 +84,15 @@ export class ChatCompletionsService {
   ): Promise<void> {
     const chat = parseChatRequest(body);
     const model = await this.resolveModel(principal, chat.model);
-    await this.admit(principal, requestId, chat, model);
+    const bounds = this.tokenBounds(chat, model);
+    await this.admit(principal, requestId, model, bounds);
 
     const call: Call = {
       requestId,
       principal,
       chat,
       model,
+      bounds,
       createdAt: new Date(),
       startedAt: performance.now(),
       controller: new AbortController(),
@@ -135,22 +141,29 @@ export class ChatCompletionsService {
     return model;
   }
 
-  private async admit(
-    principal: ClientPrincipal,
-    requestId: string,
-    chat: ChatRequest,
-    model: ResolvedModel,
-  ) {
+  private tokenBounds(chat: ChatRequest, model: ResolvedModel): TokenBounds {
     const outputLimit =
       requestedOutputLimit(chat) ??
       model.maxOutputTokens ??
       this.config.billing.defaultMaxOutputTokens;
-    const inputBound = inputTokenUpperBound(
-      chat,
-      this.config.billing.imageTokenAllowance,
-    );
+
+    return {
+      input: inputTokenUpperBound(
+        chat,
+        this.config.billing.imageTokenAllowance,
+      ),
+      output: outputLimit * (chat.n ?? 1),
+    };
+  }
+
+  private async admit(
+    principal: ClientPrincipal,
+    requestId: string,
+    model: ResolvedModel,
+    bounds: TokenBounds,
+  ) {
     const worstCase = model.provider.prepaid
-      ? worstCaseCost(inputBound, outputLimit * (chat.n ?? 1), model.prices)
+      ? worstCaseCost(bounds.input, bounds.output, model.prices)
       : 0n;
 
     const result = await this.accounting
@@ -236,9 +249,10 @@ export class ChatCompletionsService {
       });
       throw upstreamHttpError(
         response.statusCode,
-        scrubSecret(text, call.model.provider.apiKey),
+        text,
         response.headers,
         call.model.provider.name,
+        call.model.provider.apiKey,
       );
     }
 
@@ -323,16 +337,33 @@ export class ChatCompletionsService {
     // crash just before sending would, and shutdown still waits for the write, since it is part of the
     // tracked request.
     const finishedAt = performance.now();
+    const parsed = parseJson(text) as {
+      usage?: unknown;
+      choices?: { message?: unknown }[];
+    } | null;
+    if (typeof parsed !== "object" || parsed === null) {
+      await this.settle(call, {
+        status: RequestStatus.Failed,
+        errorClass: "upstream_invalid_response",
+        upstreamStatus: response.statusCode,
+      });
+      throw new ProxyError(
+        `The provider '${call.model.provider.name}' answered with a body that is not a JSON object.`,
+        {
+          status: 502,
+          type: "upstream_error",
+          code: "upstream_invalid_response",
+          logLevel: "warn",
+        },
+      );
+    }
+
     void reply
       .status(200)
       .header("content-type", "application/json")
       .header("x-request-id", call.requestId)
       .send(text);
 
-    const parsed = parseJson(text) as {
-      usage?: unknown;
-      choices?: { message?: unknown }[];
-    } | null;
     const reported = parseOpenAiUsage(parsed?.usage);
     const usage =
       reported ??
@@ -373,6 +404,7 @@ export class ChatCompletionsService {
       reply.raw,
       clientWantsUsage,
       call.controller.signal,
+      call.model.provider.apiKey,
     );
     const outcome = await relay.run(response.body);
 
@@ -434,11 +466,18 @@ export class ChatCompletionsService {
     };
   }
 
+  /** Tokenizer counts, capped at what admission held credit for. */
   private estimateUsage(call: Call, outputText: string): TokenUsage {
     return {
       ...NO_USAGE,
-      promptTokens: this.estimator.countChatPrompt(call.chat.messages),
-      completionTokens: this.estimator.countText(outputText),
+      promptTokens: Math.min(
+        this.estimator.countChatPrompt(call.chat.messages),
+        call.bounds.input,
+      ),
+      completionTokens: Math.min(
+        this.estimator.countText(outputText),
+        call.bounds.output,
+      ),
     };
   }
 

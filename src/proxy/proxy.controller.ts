@@ -19,6 +19,7 @@ import { rejectedRequestId } from "../common/request-id";
 import { invalidRequest } from "../common/proxy-error";
 import { ChatCompletionsService } from "./chat-completions.service";
 import { ModelsService, ModelList } from "./models.service";
+import { ChatCompletionsDocs, ListModelsDocs } from "./openai/openapi";
 
 /** OpenAI-compatible endpoints for applications holding a client token. */
 @ApiTags("proxy")
@@ -34,9 +35,11 @@ export class ProxyController {
   @Post("chat/completions")
   @HttpCode(200)
   @ApiOperation({
+    operationId: "createChatCompletion",
     summary:
       "Create a chat completion, streamed or not, through the configured provider",
   })
+  @ChatCompletionsDocs()
   async chatCompletions(
     @Req() request: AuthenticatedRequest,
     @Res() reply: FastifyReply,
@@ -55,7 +58,11 @@ export class ProxyController {
   }
 
   @Get("models")
-  @ApiOperation({ summary: "List the models this client may call" })
+  @ApiOperation({
+    operationId: "listModelsForClient",
+    summary: "List the models this client may call",
+  })
+  @ListModelsDocs()
   async listModels(@Req() request: AuthenticatedRequest): Promise<ModelList> {
     return this.models.list(request.principal);
   }

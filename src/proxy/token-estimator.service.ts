@@ -1,5 +1,5 @@
 import { Injectable } from "@nestjs/common";
-import { countTokens } from "gpt-tokenizer";
+import type * as GptTokenizer from "gpt-tokenizer";
 
 /** Tokens OpenAI adds around each chat message and to prime the reply, per its published counting recipe. */
 const TOKENS_PER_MESSAGE = 3;
@@ -14,6 +14,18 @@ const PLAIN_TEXT = {
   allowedSpecial: new Set<string>(),
   disallowedSpecial: new Set<string>(),
 };
+
+let tokenizer: typeof GptTokenizer | null = null;
+
+/**
+ * Counts tokens with o200k_base. The tokenizer's tables take about 70 MB once loaded, and most providers report
+ * usage, so it is loaded on the first count rather than at start-up.
+ */
+function countTokens(text: string, options: typeof PLAIN_TEXT): number {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred load, see above
+  tokenizer ??= require("gpt-tokenizer") as typeof GptTokenizer;
+  return tokenizer.countTokens(text, options);
+}
 
 /**
  * Counts tokens with the o200k_base tokenizer (the GPT-4o family's) when a provider reports no usage. Other

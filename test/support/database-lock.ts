@@ -1,7 +1,7 @@
 import { join } from "node:path";
 
+import Database from "better-sqlite3";
 import { Client } from "pg";
-import sqlite3 from "sqlite3";
 
 /**
  * A second connection to a proxy's database that blocks its writes until released, as a backup tool, a
@@ -26,24 +26,18 @@ export class DatabaseWriteLock {
       });
     }
 
-    const db = new sqlite3.Database(join(target.folder, "proxy.sqlite"));
-    await run(db, "begin exclusive");
-    await run(db, "update providers set updated_at = updated_at");
+    // The same driver as the proxy: SQLite's locks between connections of one process are tracked inside the
+    // library, so a lock taken through another SQLite build in this process would not stop the proxy's writes.
+    const db = new Database(join(target.folder, "proxy.sqlite"));
+    db.exec("begin exclusive");
+    db.prepare("update providers set updated_at = updated_at").run();
     return new DatabaseWriteLock(async () => {
-      await run(db, "rollback");
-      await new Promise<void>((resolve, reject) =>
-        db.close((error) => (error ? reject(error) : resolve())),
-      );
+      db.exec("rollback");
+      db.close();
     });
   }
 
   release(): Promise<void> {
     return this.release_();
   }
-}
-
-function run(db: sqlite3.Database, sql: string): Promise<void> {
-  return new Promise((resolve, reject) =>
-    db.run(sql, (error) => (error ? reject(error) : resolve())),
-  );
 }

@@ -46,6 +46,13 @@ export interface ChatScript {
   error?: UpstreamError;
   /** Extra response headers, such as `retry-after`. */
   headers?: Record<string, string>;
+  /**
+   * Raw body sent with `status` (default 200) and a JSON content type instead of what the script would write,
+   * for bodies the stand-in cannot produce by serializing: broken JSON, `\uXXXX` escapes. Either mode.
+   */
+  rawBody?: string;
+  /** Ends a complete stream (finish reason and usage sent) without `data: [DONE]`, as some providers do. */
+  omitDone?: boolean;
   /** Reply text, one delta per element. Default ["Hello", " world", "!"]. */
   content?: string[];
   /**
@@ -325,6 +332,15 @@ export class OpenAiUpstream {
       await sleepUnlessClosed(script.delayMs ?? 0, state);
 
       const status = script.status ?? 200;
+      if (script.rawBody !== undefined) {
+        res.writeHead(status, {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(script.rawBody),
+          ...script.headers,
+        });
+        res.end(script.rawBody);
+        return;
+      }
       if (status !== 200) {
         const error = script.error ?? defaultError(status, request.model);
         sendError(res, status, error, script.headers);
@@ -410,7 +426,9 @@ export class OpenAiUpstream {
     if (usageChunk) {
       await writer.data(usageChunk);
     }
-    await writer.done();
+    if (!script.omitDone) {
+      await writer.done();
+    }
     res.end();
   }
 

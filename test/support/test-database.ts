@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 
+import Database from "better-sqlite3";
 import { Client, types } from "pg";
-import sqlite3 from "sqlite3";
 
 /**
  * Which database the suite runs on: SQLite by default, PostgreSQL when TEST_DATABASE=postgres. PostgreSQL tests
@@ -93,7 +93,7 @@ const PG_TYPES = {
  */
 export class DatabaseReader {
   private constructor(
-    private readonly sqlite: sqlite3.Database | null,
+    private readonly sqlite: Database.Database | null,
     private readonly pg: Client | null,
   ) {}
 
@@ -110,8 +110,11 @@ export class DatabaseReader {
       return new DatabaseReader(null, pg);
     }
 
-    const db = new sqlite3.Database(join(target.folder, "proxy.sqlite"));
-    db.configure("busyTimeout", 5000);
+    // The proxy's own driver: SQLite tracks locks between connections of one process inside the library, so a
+    // second SQLite build in this process would not see the proxy's locks.
+    const db = new Database(join(target.folder, "proxy.sqlite"), {
+      timeout: 5000,
+    });
     return new DatabaseReader(db, null);
   }
 
@@ -125,11 +128,15 @@ export class DatabaseReader {
       return result.rows as T[];
     }
 
-    return new Promise((resolve, reject) =>
-      this.sqlite!.all(sql, params, (error, rows) =>
-        error ? reject(error) : resolve(rows as T[]),
-      ),
+    const statement = this.sqlite!.prepare(sql);
+    const values = params.map((value) =>
+      typeof value === "boolean" ? Number(value) : value,
     );
+    if (!statement.reader) {
+      statement.run(values);
+      return [];
+    }
+    return statement.all(values) as T[];
   }
 
   async close(): Promise<void> {
@@ -137,8 +144,6 @@ export class DatabaseReader {
       await this.pg.end();
       return;
     }
-    await new Promise<void>((resolve, reject) =>
-      this.sqlite!.close((error) => (error ? reject(error) : resolve())),
-    );
+    this.sqlite!.close();
   }
 }

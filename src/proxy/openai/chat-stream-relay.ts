@@ -4,10 +4,14 @@ import { TokenUsage } from "../../billing/usage";
 import { SHUTDOWN_REASON } from "../in-flight.service";
 import { SseEvent, SseParser } from "../sse/sse-parser";
 import { parseOpenAiUsage } from "./openai-usage";
+import { scrubSecretDeep } from "./upstream-errors";
 
 /** Outcome of a relayed stream, as the proxy saw it. */
 export interface RelayOutcome {
-  /** The provider sent `[DONE]` with no error before it. */
+  /**
+   * The provider sent `[DONE]` with no error before it, or closed the body cleanly after a `finish_reason`
+   * (some OpenAI-compatible providers omit `[DONE]`; the client then gets one from the proxy).
+   */
   finished: boolean;
   /** The last usage snapshot the provider sent; usage values are cumulative, so later ones replace earlier. */
   usage: TokenUsage | null;
@@ -21,6 +25,7 @@ export interface RelayOutcome {
 }
 
 interface ChunkChoice {
+  finish_reason?: unknown;
   delta?: {
     content?: unknown;
     reasoning_content?: unknown;
@@ -46,6 +51,7 @@ interface Chunk {
 export class ChatStreamRelay {
   private readonly parser = new SseParser();
   private readonly output: string[] = [];
+  private sawFinishReason = false;
   private readonly outcome: RelayOutcome = {
     finished: false,
     usage: null,
@@ -59,6 +65,8 @@ export class ChatStreamRelay {
     private readonly client: ServerResponse,
     private readonly clientWantsUsage: boolean,
     private readonly signal: AbortSignal,
+    /** The provider key, scrubbed from error events before they are passed on. */
+    private readonly providerKey: string,
   ) {}
 
   /** Reads the provider's body to its end, or until the client leaves or the body fails. */
@@ -74,7 +82,7 @@ export class ChatStreamRelay {
         await this.handle(event);
       }
       if (!this.outcome.finished && this.outcome.errorClass === null) {
-        this.outcome.errorClass = "upstream_stream_broken";
+        await this.endWithoutDone();
       }
     } catch (error) {
       this.outcome.errorClass ??= this.signal.aborted
@@ -103,7 +111,8 @@ export class ChatStreamRelay {
 
     if (chunk.error !== undefined || event.event === "error") {
       this.outcome.errorClass ??= "upstream_error_event";
-      await this.write(frame(event.event, event.data));
+      const safe = JSON.stringify(scrubSecretDeep(chunk, this.providerKey));
+      await this.write(frame(event.event, safe));
       return;
     }
 
@@ -130,12 +139,26 @@ export class ChatStreamRelay {
     return JSON.stringify(withoutUsage);
   }
 
+  /** The body ended cleanly without `[DONE]`: complete after a finish reason, else broken off. */
+  private async endWithoutDone(): Promise<void> {
+    if (!this.sawFinishReason) {
+      this.outcome.errorClass = "upstream_stream_broken";
+      return;
+    }
+
+    this.outcome.finished = true;
+    await this.write("data: [DONE]\n\n");
+  }
+
   private collectOutput(chunk: Chunk): void {
     if (!Array.isArray(chunk.choices)) {
       return;
     }
 
     for (const choice of chunk.choices) {
+      if (typeof choice?.finish_reason === "string") {
+        this.sawFinishReason = true;
+      }
       const delta = choice?.delta;
       if (!delta) {
         continue;

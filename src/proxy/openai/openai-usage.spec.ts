@@ -1,5 +1,5 @@
 import { NO_USAGE } from "../../billing/usage";
-import { parseOpenAiUsage } from "./openai-usage";
+import { MAX_REPORTED_TOKENS, parseOpenAiUsage } from "./openai-usage";
 
 describe("parseOpenAiUsage", () => {
   it("reads full usage", () => {
@@ -55,15 +55,21 @@ describe("parseOpenAiUsage", () => {
     });
   });
 
-  it("treats null counters as zero", () => {
+  it("treats null details as zero", () => {
     const usage = parseOpenAiUsage({
       prompt_tokens: 12,
-      completion_tokens: null,
+      completion_tokens: 0,
       prompt_tokens_details: { cached_tokens: null },
       completion_tokens_details: { reasoning_tokens: null },
     });
 
     expect(usage).toEqual({ ...NO_USAGE, promptTokens: 12 });
+  });
+
+  it("returns null for a null main counter", () => {
+    expect(
+      parseOpenAiUsage({ prompt_tokens: 12, completion_tokens: null }),
+    ).toBeNull();
   });
 
   it.each([
@@ -75,8 +81,21 @@ describe("parseOpenAiUsage", () => {
     expect(parseOpenAiUsage(value)).toBeNull();
   });
 
-  it("reads empty usage as zero", () => {
-    expect(parseOpenAiUsage({})).toEqual(NO_USAGE);
+  it("returns null for empty usage", () => {
+    expect(parseOpenAiUsage({})).toBeNull();
+  });
+
+  it("returns null for another format's counters", () => {
+    expect(parseOpenAiUsage({ input_tokens: 10, output_tokens: 5 })).toBeNull();
+  });
+
+  it("reads the largest count", () => {
+    const usage = parseOpenAiUsage({
+      prompt_tokens: MAX_REPORTED_TOKENS,
+      completion_tokens: 0,
+    });
+
+    expect(usage?.promptTokens).toBe(MAX_REPORTED_TOKENS);
   });
 
   it("reads DeepSeek cache hits", () => {
@@ -121,24 +140,23 @@ describe("parseOpenAiUsage", () => {
     ["numeric string", "12"],
     ["NaN", NaN],
     ["Infinity", Infinity],
+    ["over 32 bits", MAX_REPORTED_TOKENS + 1],
     ["unsafe", Number.MAX_SAFE_INTEGER + 1],
     ["boolean", true],
     ["object", { value: 12 }],
-  ])("treats %s counters as zero", (_case, bad) => {
-    const usage = parseOpenAiUsage({
-      prompt_tokens: bad,
-      completion_tokens: bad,
-      prompt_tokens_details: { cached_tokens: bad, cache_write_tokens: bad },
-      completion_tokens_details: { reasoning_tokens: bad },
-    });
-
-    expect(usage).toEqual(NO_USAGE);
+  ])("returns null for %s main counters", (_case, bad) => {
+    expect(
+      parseOpenAiUsage({ prompt_tokens: bad, completion_tokens: 3 }),
+    ).toBeNull();
+    expect(
+      parseOpenAiUsage({ prompt_tokens: 3, completion_tokens: bad }),
+    ).toBeNull();
   });
 
-  it("keeps valid counters beside invalid", () => {
+  it("treats invalid details as zero", () => {
     const usage = parseOpenAiUsage({
       prompt_tokens: 100,
-      completion_tokens: "7",
+      completion_tokens: 7,
       prompt_tokens_details: { cached_tokens: -1, cache_write_tokens: 20 },
       completion_tokens_details: { reasoning_tokens: 1.5 },
     });
@@ -146,6 +164,7 @@ describe("parseOpenAiUsage", () => {
     expect(usage).toEqual({
       ...NO_USAGE,
       promptTokens: 100,
+      completionTokens: 7,
       cacheWriteTokens: 20,
     });
   });
@@ -180,10 +199,9 @@ describe("parseOpenAiUsage", () => {
     expect(usage?.cacheWriteTokens).toBe(100);
   });
 
-  it("clamps cached to invalid prompt", () => {
-    // An invalid prompt_tokens counts as 0, so no token can be a cache read.
+  it("clamps cached to a zero prompt", () => {
     const usage = parseOpenAiUsage({
-      prompt_tokens: "100",
+      prompt_tokens: 0,
       completion_tokens: 10,
       prompt_tokens_details: { cached_tokens: 50 },
     });

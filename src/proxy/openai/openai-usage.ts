@@ -1,8 +1,17 @@
 import { TokenUsage } from "../../billing/usage";
 
 /**
- * Reads an OpenAI `usage` object (Chat Completions' CompletionUsage) into the proxy's counts. Missing or null
- * counters are zero; DeepSeek's `prompt_cache_hit_tokens` stands in for `cached_tokens` when that is absent.
+ * The largest token count one request may report. Token columns are 32-bit on PostgreSQL, and no model reads
+ * or writes two billion tokens in one call, so a larger count is a broken report, not usage.
+ */
+export const MAX_REPORTED_TOKENS = 2 ** 31 - 1;
+
+/**
+ * Reads an OpenAI `usage` object (Chat Completions' CompletionUsage) into the proxy's counts, or null when the
+ * report cannot be billed from: `prompt_tokens` and `completion_tokens` must both be whole numbers from 0 to
+ * {@link MAX_REPORTED_TOKENS}, so the caller estimates instead of billing a broken report as zero. Detail
+ * counters that are missing, null or invalid count as zero; DeepSeek's `prompt_cache_hit_tokens` stands in for
+ * `cached_tokens` when that is absent.
  */
 export function parseOpenAiUsage(usage: unknown): TokenUsage | null {
   if (typeof usage !== "object" || usage === null) {
@@ -10,10 +19,14 @@ export function parseOpenAiUsage(usage: unknown): TokenUsage | null {
   }
 
   const root = usage as Record<string, unknown>;
+  if (!isCount(root.prompt_tokens) || !isCount(root.completion_tokens)) {
+    return null;
+  }
+
   const promptDetails = objectAt(root, "prompt_tokens_details");
   const completionDetails = objectAt(root, "completion_tokens_details");
-  const promptTokens = count(root.prompt_tokens);
-  const completionTokens = count(root.completion_tokens);
+  const promptTokens = root.prompt_tokens;
+  const completionTokens = root.completion_tokens;
 
   const cacheReadTokens = Math.min(
     promptTokens,
@@ -46,9 +59,16 @@ function objectAt(
     : {};
 }
 
-/** A non-negative whole counter; anything else (null, missing, negative, fractional, text) counts as zero. */
+function isCount(value: unknown): value is number {
+  return (
+    typeof value === "number" &&
+    Number.isInteger(value) &&
+    value >= 0 &&
+    value <= MAX_REPORTED_TOKENS
+  );
+}
+
+/** A detail counter; anything but a valid count (null, missing, negative, fractional, text) counts as zero. */
 function count(value: unknown): number {
-  return typeof value === "number" && Number.isSafeInteger(value) && value > 0
-    ? value
-    : 0;
+  return isCount(value) ? value : 0;
 }

@@ -21,8 +21,8 @@ const RETRY_HEADERS = [
 const MIN_SCRUBBED_LENGTH = 8;
 
 /**
- * Replaces every occurrence of a secret (the provider key the proxy sent) in a provider's error body, since
- * some providers quote the key they rejected and the body is passed on to the client.
+ * Replaces every occurrence of a secret (the provider key the proxy sent) in text from a provider, since some
+ * providers quote the key they rejected and their errors are passed on to the client.
  */
 export function scrubSecret(text: string, secret: string): string {
   if (secret.length < MIN_SCRUBBED_LENGTH || !text.includes(secret)) {
@@ -31,14 +31,37 @@ export function scrubSecret(text: string, secret: string): string {
   return text.split(secret).join("[redacted]");
 }
 
+/**
+ * {@link scrubSecret} for every string in a parsed JSON value. Scrubbing after parsing also catches a secret
+ * that the provider wrote with `\uXXXX` escapes, which the raw text does not show.
+ */
+export function scrubSecretDeep(value: unknown, secret: string): unknown {
+  if (typeof value === "string") {
+    return scrubSecret(value, secret);
+  }
+  if (Array.isArray(value)) {
+    return value.map((item) => scrubSecretDeep(item, secret));
+  }
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [
+        scrubSecret(key, secret),
+        scrubSecretDeep(item, secret),
+      ]),
+    );
+  }
+  return value;
+}
+
 /** Maps a provider's error response to the error the client receives. */
 export function upstreamHttpError(
   status: number,
   bodyText: string,
   headers: IncomingHttpHeaders,
   providerName: string,
+  providerKey: string,
 ): ProxyError {
-  const upstream = parseOpenAiError(bodyText);
+  const upstream = parseOpenAiError(bodyText, providerKey);
 
   if (CALLER_ERRORS.has(status)) {
     return new ProxyError(
@@ -146,9 +169,15 @@ interface OpenAiErrorBody {
   param?: string;
 }
 
-function parseOpenAiError(text: string): OpenAiErrorBody | null {
+/** The fields of an OpenAI error body, with the provider key scrubbed from each. */
+function parseOpenAiError(
+  text: string,
+  providerKey: string,
+): OpenAiErrorBody | null {
   try {
-    const parsed = JSON.parse(text) as { error?: Record<string, unknown> };
+    const parsed = scrubSecretDeep(JSON.parse(text), providerKey) as {
+      error?: Record<string, unknown>;
+    };
     const error = parsed.error;
     if (typeof error !== "object" || error === null) {
       return null;

@@ -1,4 +1,4 @@
-import { SseEvent, SseParser } from "./sse-parser";
+import { SseEvent, SseLineTooLong, SseParser } from "./sse-parser";
 
 const encoder = new TextEncoder();
 const LF_BYTE = 0x0a;
@@ -419,5 +419,13 @@ describe("SseParser", () => {
       expect(events).toHaveLength(count);
       expect(events[count - 1]).toEqual({ data: '{"n":1}' });
     });
+  });
+  it("rejects a line past its limit", () => {
+    const sut = new SseParser(10);
+
+    expect(sut.push(new TextEncoder().encode("data: 1234"))).toEqual([]);
+    expect(() => sut.push(new TextEncoder().encode("5"))).toThrow(
+      SseLineTooLong,
+    );
   });
 });

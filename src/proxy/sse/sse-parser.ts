@@ -12,6 +12,15 @@ export interface SseEvent {
 const LF = 0x0a;
 const CR = 0x0d;
 
+/** Raised when a stream line grows past the parser's limit without a line break. */
+export class SseLineTooLong extends Error {
+  readonly code = "SSE_LINE_TOO_LONG";
+
+  constructor(limit: number) {
+    super(`An event stream line exceeded ${limit} characters`);
+  }
+}
+
 /**
  * Incremental Server-Sent Events parser for raw bytes split at any point.
  *
@@ -29,11 +38,14 @@ const CR = 0x0d;
  *
  * Each decoded character is scanned once, so the work is linear in the stream
  * length however it is split.
- * NOTE: an unterminated line is buffered without a size limit, so callers that
- * read from an untrusted peer must cap the stream length themselves.
+ * A line longer than `maxLineChars` throws {@link SseLineTooLong}, so a peer that
+ * never ends a line cannot make the parser buffer without bound.
  */
 export class SseParser {
   private decoder = new TextDecoder("utf-8");
+
+  /** @param maxLineChars longest line kept, in UTF-16 code units; 16 Mi by default. */
+  constructor(private readonly maxLineChars = 16 * 1024 * 1024) {}
 
   /** Text of the current line received so far, without its line break. */
   private partialLine = "";
@@ -122,6 +134,9 @@ export class SseParser {
 
     if (lineStart < text.length) {
       this.partialLine += text.slice(lineStart);
+    }
+    if (this.partialLine.length > this.maxLineChars) {
+      throw new SseLineTooLong(this.maxLineChars);
     }
   }
 
