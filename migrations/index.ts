@@ -2,8 +2,12 @@ import { MigrationObject } from "@mikro-orm/core";
 
 import { Migration20261204120000InitialSchema as PostgresqlInitialSchema } from "./postgresql/Migration20261204120000InitialSchema";
 import { Migration20261211090000JobLeases as PostgresqlJobLeases } from "./postgresql/Migration20261211090000JobLeases";
+import { Migration20261215090000AdminSignIn as PostgresqlAdminSignIn } from "./postgresql/Migration20261215090000AdminSignIn";
+import { Migration20261216090000AuditTrail as PostgresqlAuditTrail } from "./postgresql/Migration20261216090000AuditTrail";
 import { Migration20261204120000InitialSchema as SqliteInitialSchema } from "./sqlite/Migration20261204120000InitialSchema";
 import { Migration20261211090000JobLeases as SqliteJobLeases } from "./sqlite/Migration20261211090000JobLeases";
+import { Migration20261215090000AdminSignIn as SqliteAdminSignIn } from "./sqlite/Migration20261215090000AdminSignIn";
+import { Migration20261216090000AuditTrail as SqliteAuditTrail } from "./sqlite/Migration20261216090000AuditTrail";
 
 /*
  * Each dialect has its own list, oldest first, with the same names in the same order. A schema change adds one
@@ -13,6 +17,8 @@ import { Migration20261211090000JobLeases as SqliteJobLeases } from "./sqlite/Mi
 export const SQLITE_MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261204120000InitialSchema", class: SqliteInitialSchema },
   { name: "Migration20261211090000JobLeases", class: SqliteJobLeases },
+  { name: "Migration20261215090000AdminSignIn", class: SqliteAdminSignIn },
+  { name: "Migration20261216090000AuditTrail", class: SqliteAuditTrail },
 ];
 
 export const POSTGRESQL_MIGRATIONS: MigrationObject[] = [
@@ -21,4 +27,9 @@ export const POSTGRESQL_MIGRATIONS: MigrationObject[] = [
     class: PostgresqlInitialSchema,
   },
   { name: "Migration20261211090000JobLeases", class: PostgresqlJobLeases },
+  {
+    name: "Migration20261215090000AdminSignIn",
+    class: PostgresqlAdminSignIn,
+  },
+  { name: "Migration20261216090000AuditTrail", class: PostgresqlAuditTrail },
 ];

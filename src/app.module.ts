@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from "@nestjs/common";
 import { ScheduleModule } from "@nestjs/schedule";
 
+import { AdminModule } from "./admin/admin.module";
 import { AuthModule } from "./auth/auth.module";
 import { BillingModule } from "./billing/billing.module";
 import { ClientsModule } from "./clients/clients.module";
@@ -35,6 +36,7 @@ export class AppModule {
         BillingModule,
         ProxyModule,
         MaintenanceModule,
+        AdminModule,
         HealthModule,
         ...(config.demo.enabled ? [DemoModule] : []),
       ],

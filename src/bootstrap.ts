@@ -8,6 +8,7 @@ import {
 } from "@nestjs/platform-fastify";
 import { DocumentBuilder, SwaggerModule } from "@nestjs/swagger";
 import { Logger } from "nestjs-pino";
+import { cleanupOpenApiDoc } from "nestjs-zod";
 
 import { AppModule } from "./app.module";
 import { HttpExceptionFilter } from "./common/http-exception.filter";
@@ -32,6 +33,11 @@ export async function createApp(
     },
     forceCloseConnections: "idle",
     return503OnClosing: true,
+    // A body still arriving after this long is cut off with 408, so slow senders cannot hold connections open.
+    requestTimeout: REQUEST_RECEIVE_TIMEOUT_MS,
+    // Valid JSON with a `__proto__` or `constructor.prototype` key is accepted with that key dropped.
+    onProtoPoisoning: "remove",
+    onConstructorPoisoning: "remove",
   });
 
   const app = await NestFactory.create<NestFastifyApplication>(
@@ -51,6 +57,9 @@ export async function createApp(
   return app;
 }
 
+/** Longest time, in milliseconds, a client may take to send its whole request, body included. */
+const REQUEST_RECEIVE_TIMEOUT_MS = 120_000;
+
 /**
  * Fastify hooks that run outside Nest: every response carries its request id, and `/v1` bodies that are
  * compressed or not JSON are rejected with a 415 in OpenAI's format before anything parses them.
@@ -63,6 +72,8 @@ function addRequestHooks(app: NestFastifyApplication): void {
     return payload;
   });
 
+  // TODO: authenticate /v1 callers in this hook, before the body is read, so bodies of unknown callers are
+  // never buffered; today the token is checked once the whole body (up to server.bodyLimitBytes) has arrived.
   fastify.addHook("onRequest", async (request, reply) => {
     if (request.method !== "POST" || !request.url.startsWith("/v1/")) {
       return;
@@ -70,12 +81,15 @@ function addRequestHooks(app: NestFastifyApplication): void {
 
     const encoding = request.headers["content-encoding"];
     const type = request.headers["content-type"] ?? "";
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1];
     const problem =
       encoding && encoding !== "identity"
         ? `Compressed request bodies (Content-Encoding: ${encoding}) are not accepted; send plain JSON.`
-        : /^application\/json\b/i.test(type)
-          ? null
-          : "Send the request body as JSON with 'Content-Type: application/json'.";
+        : !/^application\/json\b/i.test(type)
+          ? "Send the request body as JSON with 'Content-Type: application/json'."
+          : charset && !/^utf-?8$/i.test(charset)
+            ? `JSON bodies must be UTF-8; charset '${charset}' is not accepted.`
+            : null;
     if (problem) {
       await reply.status(415).send({
         error: {
@@ -98,6 +112,8 @@ function setUpSwagger(app: NestFastifyApplication): void {
         "OpenAI-compatible LLM gateway with exact per-request metering",
       )
       .setVersion("0.1.0")
+      // 3.1 schemas are JSON Schema, which is what the zod DTOs produce.
+      .setOpenAPIVersion("3.1.0")
       .addBearerAuth(
         {
           type: "http",
@@ -106,9 +122,22 @@ function setUpSwagger(app: NestFastifyApplication): void {
         },
         "client-token",
       )
+      .addBearerAuth(
+        {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "opaque",
+          description:
+            "Admin session token (lps_...) from POST /api/auth/login or the OpenID Connect callback; browsers may send it in the llmp_session cookie instead",
+        },
+        "admin",
+      )
       .build(),
   );
-  SwaggerModule.setup("docs", app, document, { jsonDocumentUrl: "docs/json" });
+  // Turns the schemas of zod DTOs into plain OpenAPI 3.0 schemas.
+  SwaggerModule.setup("docs", app, cleanupOpenApiDoc(document), {
+    jsonDocumentUrl: "docs/json",
+  });
 }
 
 /** Logs through Nest before the pino logger is attached. */

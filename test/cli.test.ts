@@ -326,6 +326,7 @@ interface LedgerRow {
         // stored.
         await expectNotStored("client_tokens", token);
         await expectNotStored("client_tokens", token.slice(12));
+        await expectNotStored("audit_entries", token);
       },
       CLI_TIMEOUT_MS,
     );
@@ -350,6 +351,7 @@ interface LedgerRow {
         expect(result.stdout).toContain("prepaid, key ...Q7zK)");
         expectOnlyLastFour(result, STDIN_KEY);
         await expectNotStored("providers", STDIN_KEY);
+        await expectNotStored("audit_entries", STDIN_KEY);
 
         const [row] = await query<{ last4: string }>(
           "select api_key_last4 as last4 from providers where name = 'openai'",
@@ -380,6 +382,7 @@ interface LedgerRow {
         expect(result.stdout).toContain("postpaid, key ...W2xJ)");
         expectOnlyLastFour(result, ENV_KEY);
         await expectNotStored("providers", ENV_KEY);
+        await expectNotStored("audit_entries", ENV_KEY);
         expect(await openKey(await providerRow("backup"))).toBe(ENV_KEY);
 
         const listed = await runCli(["provider", "list"]);
@@ -699,6 +702,38 @@ interface LedgerRow {
         expect(await openKey(after[0])).toBe(STDIN_KEY);
         expect(await openKey(after[1])).toBe(ENV_KEY);
         await expectNotStored("providers", STDIN_KEY);
+      },
+      CLI_TIMEOUT_MS,
+    );
+
+    it(
+      "audits changes under the system user",
+      async () => {
+        const entries = await query<{ actor: string; action: string }>(
+          "select actor, action from audit_entries order by id",
+        );
+        const actions = new Set(entries.map((entry) => entry.action));
+
+        expect(entries.length).toBeGreaterThan(0);
+        expect(entries.every((entry) => /^cli:.+/.test(entry.actor))).toBe(
+          true,
+        );
+        for (const action of [
+          "client.create",
+          "client_token.issue",
+          "client_token.revoke",
+          "provider.create",
+          "provider.topup",
+          "provider.adjustment",
+          "model.create",
+        ]) {
+          expect({ action, audited: actions.has(action) }).toEqual({
+            action,
+            audited: true,
+          });
+        }
+        await expectNotStored("audit_entries", STDIN_KEY);
+        await expectNotStored("audit_entries", ENV_KEY);
       },
       CLI_TIMEOUT_MS,
     );

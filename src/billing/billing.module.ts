@@ -2,8 +2,11 @@ import { Module } from "@nestjs/common";
 
 import { AccountingService } from "./accounting.service";
 import { AccountingStore } from "./accounting.store";
+import { LedgerService } from "./ledger.service";
+import { RequestLogService } from "./request-log.service";
 import { ReservationSweeper } from "./reservation-sweeper.service";
 import { SpoolService } from "./spool.service";
+import { UsageReportService } from "./usage-report.service";
 
 @Module({
   providers: [
@@ -11,7 +14,16 @@ import { SpoolService } from "./spool.service";
     AccountingService,
     SpoolService,
     ReservationSweeper,
+    LedgerService,
+    RequestLogService,
+    UsageReportService,
   ],
-  exports: [AccountingService, ReservationSweeper],
+  exports: [
+    AccountingService,
+    ReservationSweeper,
+    LedgerService,
+    RequestLogService,
+    UsageReportService,
+  ],
 })
 export class BillingModule {}

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from "@nestjs/common";
 
+import { AuthCoreModule } from "../auth/auth-core.module";
 import { ClientsModule } from "../clients/clients.module";
 import { ConfigModule } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
@@ -11,7 +12,7 @@ import { ProvidersModule } from "../providers/providers.module";
 import { KeyRotationService } from "./key-rotation.service";
 
 /**
- * Modules of the command-line tool: the database, the secrets, the client and provider services, and the
+ * Modules of the command-line tool: the database, the secrets, the client, provider and user services, and the
  * maintenance jobs and database health report without their schedule.
  */
 @Module({})
@@ -23,6 +24,7 @@ export class CliModule {
         ConfigModule.forRoot(config),
         DatabaseModule.forRoot(config),
         CryptoModule,
+        AuthCoreModule,
         ClientsModule,
         ProvidersModule,
         MetricsModule,

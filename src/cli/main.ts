@@ -6,6 +6,7 @@ import { INestApplicationContext } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 
+import { AuditActor } from "../audit/audit";
 import { BalanceTransactionKind } from "../billing/entities/balance-transaction.entity";
 import { formatUsd, parseUsd } from "../billing/money";
 import { ClientStatus } from "../clients/entities/client.entity";
@@ -29,6 +30,8 @@ import { ProvidersService } from "../providers/providers.service";
 import { CliModule } from "./cli.module";
 import { KeyRotationService } from "./key-rotation.service";
 import { readSecret } from "./read-secret";
+import { StderrLogger } from "./stderr-logger";
+import { registerUserCommands } from "./users-commands";
 
 /** Runs one command inside an application context that has applied migrations, then closes it. */
 async function withApp<T>(
@@ -37,7 +40,7 @@ async function withApp<T>(
   const config = loadConfig();
   const app = await NestFactory.createApplicationContext(
     CliModule.register(config),
-    { logger: ["error", "warn"] },
+    { logger: new StderrLogger({ logLevels: ["error", "warn"] }) },
   );
   try {
     return await work(app);
@@ -93,6 +96,9 @@ const positiveInt = (value: string) => {
 
 const actor = () => `cli:${userInfo().username}`;
 
+/** Changes made here are audited under the operating-system user who ran the tool. */
+const auditActor = (): AuditActor => ({ userId: null, username: actor() });
+
 const program = new Command("llm-proxy")
   .description(
     "Set up llm-proxy: clients, tokens, providers, models and prepaid credit. Amounts are USD.",
@@ -118,7 +124,7 @@ client
           .filter(Boolean)
       : null;
     const created = await withApp((app) =>
-      app.get(ClientsService).create(name, models),
+      app.get(ClientsService).create(name, models, auditActor()),
     );
     console.log(`created client ${created.name} (id ${created.id})`);
   });
@@ -147,7 +153,9 @@ for (const [command, status] of [
     )
     .action(async (name: string) => {
       await withApp(async (app) =>
-        app.get(ClientsService).setStatus(await clientId(app, name), status),
+        app
+          .get(ClientsService)
+          .update(await clientId(app, name), { status }, auditActor()),
       );
       console.log(`client ${name} is ${status}`);
     });
@@ -183,7 +191,12 @@ token
       const issued = await withApp(async (app) =>
         app
           .get(ClientsService)
-          .issueToken(await clientId(app, clientName), options.name, expiresAt),
+          .issueToken(
+            await clientId(app, clientName),
+            options.name,
+            expiresAt,
+            auditActor(),
+          ),
       );
       console.error(
         `token ${issued.displayPrefix}... (id ${issued.id}) for ${clientName}; it is shown only now:`,
@@ -216,7 +229,7 @@ token
   .description("Revoke a token by id; it is refused from the next request on")
   .action(async (id: string) => {
     const revoked = await withApp((app) =>
-      app.get(ClientsService).revokeToken(positiveInt(id)),
+      app.get(ClientsService).revokeToken(positiveInt(id), auditActor()),
     );
     console.log(
       revoked ? `token ${id} revoked` : `token ${id} was already revoked`,
@@ -271,14 +284,17 @@ provider
         options.apiKeyEnv,
       );
       const created = await withApp((app) =>
-        app.get(ProvidersService).create({
-          name,
-          kind: options.kind,
-          baseUrl: options.baseUrl,
-          apiKey,
-          billingMode: options.billing,
-          supportsStreamOptions: options.streamOptions,
-        }),
+        app.get(ProvidersService).create(
+          {
+            name,
+            kind: options.kind,
+            baseUrl: options.baseUrl,
+            apiKey,
+            billingMode: options.billing,
+            supportsStreamOptions: options.streamOptions,
+          },
+          auditActor(),
+        ),
       );
       console.log(
         `created provider ${created.name} (id ${created.id}, ${created.billingMode}, key ...${created.apiKeyLast4})`,
@@ -301,7 +317,9 @@ provider
       options.apiKeyEnv,
     );
     await withApp(async (app) =>
-      app.get(ProvidersService).setApiKey(await providerId(app, name), apiKey),
+      app
+        .get(ProvidersService)
+        .setApiKey(await providerId(app, name), apiKey, auditActor()),
     );
     console.log(`API key of ${name} replaced (...${apiKey.slice(-4)})`);
   });
@@ -324,14 +342,17 @@ provider
   .description("Add prepaid credit (USD, e.g. 25.00); recorded in the ledger")
   .option("--note <text>", "why, for the ledger")
   .action(async (name: string, amount: string, options: { note?: string }) => {
-    const balance = await withApp(async (app) =>
-      app.get(ProvidersService).changeBalance({
-        providerId: await providerId(app, name),
-        amount: usd(amount),
-        kind: BalanceTransactionKind.TopUp,
-        actor: actor(),
-        note: options.note,
-      }),
+    const { balanceAfter: balance } = await withApp(async (app) =>
+      app.get(ProvidersService).recordBalanceChange(
+        {
+          providerId: await providerId(app, name),
+          amount: usd(amount),
+          kind: BalanceTransactionKind.TopUp,
+          actor: actor(),
+          note: options.note,
+        },
+        auditActor(),
+      ),
     );
     console.log(`balance of ${name} is now ${formatUsd(balance)} USD`);
   });
@@ -343,14 +364,17 @@ provider
   )
   .requiredOption("--note <text>", "why, for the ledger")
   .action(async (name: string, amount: string, options: { note: string }) => {
-    const balance = await withApp(async (app) =>
-      app.get(ProvidersService).changeBalance({
-        providerId: await providerId(app, name),
-        amount: signedUsd(amount),
-        kind: BalanceTransactionKind.Adjustment,
-        actor: actor(),
-        note: options.note,
-      }),
+    const { balanceAfter: balance } = await withApp(async (app) =>
+      app.get(ProvidersService).recordBalanceChange(
+        {
+          providerId: await providerId(app, name),
+          amount: signedUsd(amount),
+          kind: BalanceTransactionKind.Adjustment,
+          actor: actor(),
+          note: options.note,
+        },
+        auditActor(),
+      ),
     );
     console.log(`balance of ${name} is now ${formatUsd(balance)} USD`);
   });
@@ -403,19 +427,22 @@ program
       },
     ) => {
       const model = await withApp(async (app) =>
-        app.get(ProvidersService).addModel({
-          providerId: await providerId(app, providerName),
-          publicName,
-          upstreamName: options.upstreamName,
-          inputPrice: options.input,
-          outputPrice: options.output,
-          cacheReadPrice: options.cacheRead,
-          cacheWritePrice: options.cacheWrite,
-          cacheWrite1hPrice: options.cacheWrite1h,
-          reasoningPrice: options.reasoning ?? null,
-          contextWindow: options.contextWindow ?? null,
-          maxOutputTokens: options.maxOutput ?? null,
-        }),
+        app.get(ProvidersService).addModel(
+          {
+            providerId: await providerId(app, providerName),
+            publicName,
+            upstreamName: options.upstreamName,
+            inputPrice: options.input,
+            outputPrice: options.output,
+            cacheReadPrice: options.cacheRead,
+            cacheWritePrice: options.cacheWrite,
+            cacheWrite1hPrice: options.cacheWrite1h,
+            reasoningPrice: options.reasoning ?? null,
+            contextWindow: options.contextWindow ?? null,
+            maxOutputTokens: options.maxOutput ?? null,
+          },
+          auditActor(),
+        ),
       );
       console.log(
         `model ${model.publicName} added to ${providerName} (id ${model.id})`,
@@ -526,6 +553,8 @@ jobs
       process.exitCode = 1;
     }
   });
+
+registerUserCommands(program, withApp);
 
 program.parseAsync().catch((error: unknown) => {
   console.error(

@@ -5,6 +5,7 @@
 export async function readSecret(
   prompt: string,
   envName?: string,
+  what = "API key",
 ): Promise<string> {
   if (envName) {
     const value = process.env[envName];
@@ -18,7 +19,7 @@ export async function readSecret(
     ? await readHiddenLine(prompt)
     : await readAll();
   if (value.trim() === "") {
-    throw new Error("No API key given on standard input");
+    throw new Error(`No ${what} given on standard input`);
   }
   return value.trim();
 }

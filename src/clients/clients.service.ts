@@ -1,6 +1,8 @@
 import { Inject, Injectable } from "@nestjs/common";
 import { EntityManager } from "@mikro-orm/core";
 
+import { AuditActor } from "../audit/audit";
+import { AuditService } from "../audit/audit.service";
 import {
   clientTokenDisplayPrefix,
   generateClientToken,
@@ -9,6 +11,7 @@ import {
 import { SECRET_MATERIAL } from "../crypto/crypto.module";
 import { SecretMaterial } from "../crypto/secrets-file";
 import { checkName } from "../common/names";
+import { EntityNotFound } from "../common/not-found";
 import { Client, ClientStatus } from "./entities/client.entity";
 import { ClientToken } from "./entities/client-token.entity";
 
@@ -19,6 +22,19 @@ export class ClientNameTaken extends Error {
       `A client named '${name}' already exists; pick another name or use the existing client`,
     );
   }
+}
+
+/** Fields of a client that an update may change; absent fields stay as they are. */
+export interface ClientUpdate {
+  name?: string;
+  allowedModels?: string[] | null;
+  status?: ClientStatus;
+}
+
+export interface RotatedToken {
+  issued: IssuedToken;
+  /** The old token, now expiring at the end of the overlap window. */
+  previous: ClientToken;
 }
 
 export interface IssuedToken {
@@ -35,12 +51,14 @@ export class ClientsService {
   constructor(
     private readonly em: EntityManager,
     @Inject(SECRET_MATERIAL) private readonly secrets: SecretMaterial,
+    private readonly audit: AuditService,
   ) {}
 
-  /** Creates a client; the name must be unused. */
+  /** Creates a client; the name must be unused. With an actor, the audit entry is written in the same transaction. */
   async create(
     name: string,
     allowedModels: string[] | null = null,
+    actor?: AuditActor,
   ): Promise<Client> {
     checkName(name, "client");
     const em = this.em.fork();
@@ -48,10 +66,66 @@ export class ClientsService {
       throw new ClientNameTaken(name);
     }
 
-    const client = em.create(Client, { name, allowedModels });
-    await em.flush();
+    return em.transactional(async (tx) => {
+      const client = tx.create(Client, { name, allowedModels });
+      await tx.flush();
+      if (actor) {
+        this.audit.record(tx, actor, {
+          action: "client.create",
+          entityType: "client",
+          entityId: client.id,
+          after: clientAuditView(client),
+        });
+      }
 
+      return client;
+    });
+  }
+
+  /** Returns a client by id; throws {@link EntityNotFound} when there is none. */
+  async get(clientId: number): Promise<Client> {
+    const client = await this.em.fork().findOne(Client, clientId);
+    if (!client) {
+      throw new EntityNotFound("client", clientId);
+    }
     return client;
+  }
+
+  /** Changes a client's name, allowed models or status, and records the change. */
+  async update(
+    clientId: number,
+    changes: ClientUpdate,
+    actor: AuditActor,
+  ): Promise<Client> {
+    if (changes.name !== undefined) {
+      checkName(changes.name, "client");
+    }
+
+    return this.em.fork().transactional(async (tx) => {
+      const client = await tx.findOne(Client, clientId);
+      if (!client) {
+        throw new EntityNotFound("client", clientId);
+      }
+      if (
+        changes.name !== undefined &&
+        changes.name !== client.name &&
+        (await tx.count(Client, { name: changes.name }))
+      ) {
+        throw new ClientNameTaken(changes.name);
+      }
+
+      const before = clientAuditView(client);
+      tx.assign(client, changes);
+      this.audit.record(tx, actor, {
+        action: "client.update",
+        entityType: "client",
+        entityId: client.id,
+        before,
+        after: clientAuditView(client),
+      });
+
+      return client;
+    });
   }
 
   async findByName(name: string): Promise<Client | null> {
@@ -69,15 +143,175 @@ export class ClientsService {
     await em.flush();
   }
 
-  /** Issues a new token; the returned token is the only copy. */
+  /** Issues a new token; the returned token is the only copy. The audit entry contains its display prefix only. */
   async issueToken(
     clientId: number,
     name: string,
     expiresAt: Date | null = null,
+    actor?: AuditActor,
   ): Promise<IssuedToken> {
     checkName(name, "token");
-    const em = this.em.fork();
-    const client = await em.findOneOrFail(Client, clientId);
+
+    return this.em.fork().transactional(async (tx) => {
+      const client = await tx.findOne(Client, clientId);
+      if (!client) {
+        throw new EntityNotFound("client", clientId);
+      }
+
+      const { row, token } = await this.createToken(
+        tx,
+        client,
+        name,
+        expiresAt,
+      );
+      if (actor) {
+        this.audit.record(tx, actor, {
+          action: "client_token.issue",
+          entityType: "client_token",
+          entityId: row.id,
+          after: tokenAuditView(row),
+        });
+      }
+
+      return { id: row.id, token, displayPrefix: row.displayPrefix, expiresAt };
+    });
+  }
+
+  /**
+   * Replaces a token: issues a new one with the same name, and lets the old one expire after `overlapMs`, so
+   * callers can switch over without an outage. An old token that expires sooner keeps its expiry.
+   */
+  async rotateToken(
+    clientId: number,
+    tokenId: number,
+    rotation: { overlapMs: number; expiresAt: Date | null },
+    actor: AuditActor,
+  ): Promise<RotatedToken> {
+    return this.em.fork().transactional(async (tx) => {
+      const previous = await this.findToken(tx, clientId, tokenId);
+      if (previous.revokedAt) {
+        throw new TokenRevoked(tokenId);
+      }
+
+      const before = tokenAuditView(previous);
+      const overlapEnd = new Date(Date.now() + rotation.overlapMs);
+      if (!previous.expiresAt || previous.expiresAt > overlapEnd) {
+        previous.expiresAt = overlapEnd;
+      }
+      const { row, token } = await this.createToken(
+        tx,
+        previous.client,
+        previous.name,
+        rotation.expiresAt,
+      );
+      this.audit.record(tx, actor, {
+        action: "client_token.rotate",
+        entityType: "client_token",
+        entityId: previous.id,
+        before,
+        after: { ...tokenAuditView(previous), replacedBy: row.id },
+      });
+      this.audit.record(tx, actor, {
+        action: "client_token.issue",
+        entityType: "client_token",
+        entityId: row.id,
+        after: { ...tokenAuditView(row), replaces: previous.id },
+      });
+
+      return {
+        issued: {
+          id: row.id,
+          token,
+          displayPrefix: row.displayPrefix,
+          expiresAt: row.expiresAt,
+        },
+        previous,
+      };
+    });
+  }
+
+  async listTokens(clientId: number): Promise<ClientToken[]> {
+    return this.em
+      .fork()
+      .find(ClientToken, { client: clientId }, { orderBy: { id: "asc" } });
+  }
+
+  /**
+   * Revokes a token at once; returns false when it was already revoked. With an actor, the revocation is
+   * recorded in the audit trail in the same transaction.
+   */
+  async revokeToken(tokenId: number, actor?: AuditActor): Promise<boolean> {
+    return this.em.fork().transactional(async (tx) => {
+      const token = await tx.findOne(ClientToken, tokenId);
+      if (!token) {
+        throw new Error(
+          `No token with id ${tokenId}; list them with: token list CLIENT`,
+        );
+      }
+      if (token.revokedAt) {
+        return false;
+      }
+
+      this.revoke(tx, token, actor);
+      return true;
+    });
+  }
+
+  /** Revokes a token of a client and records it; revoking a revoked token changes nothing and records nothing. */
+  async revokeClientToken(
+    clientId: number,
+    tokenId: number,
+    actor: AuditActor,
+  ): Promise<ClientToken> {
+    return this.em.fork().transactional(async (tx) => {
+      const token = await this.findToken(tx, clientId, tokenId);
+      if (!token.revokedAt) {
+        this.revoke(tx, token, actor);
+      }
+
+      return token;
+    });
+  }
+
+  private revoke(
+    em: EntityManager,
+    token: ClientToken,
+    actor: AuditActor | undefined,
+  ): void {
+    const before = tokenAuditView(token);
+    token.revokedAt = new Date();
+    if (actor) {
+      this.audit.record(em, actor, {
+        action: "client_token.revoke",
+        entityType: "client_token",
+        entityId: token.id,
+        before,
+        after: tokenAuditView(token),
+      });
+    }
+  }
+
+  private async findToken(
+    em: EntityManager,
+    clientId: number,
+    tokenId: number,
+  ): Promise<ClientToken> {
+    const token = await em.findOne(ClientToken, {
+      id: tokenId,
+      client: clientId,
+    });
+    if (!token) {
+      throw new EntityNotFound(`token of client ${clientId}`, tokenId);
+    }
+    return token;
+  }
+
+  private async createToken(
+    em: EntityManager,
+    client: Client,
+    name: string,
+    expiresAt: Date | null,
+  ): Promise<{ row: ClientToken; token: string }> {
     const token = generateClientToken();
     const row = em.create(ClientToken, {
       client,
@@ -90,30 +324,37 @@ export class ClientsService {
     });
     await em.flush();
 
-    return { id: row.id, token, displayPrefix: row.displayPrefix, expiresAt };
+    return { row, token };
   }
+}
 
-  async listTokens(clientId: number): Promise<ClientToken[]> {
-    return this.em
-      .fork()
-      .find(ClientToken, { client: clientId }, { orderBy: { id: "asc" } });
+/** Raised when a revoked token is to be rotated; it cannot be brought back. */
+export class TokenRevoked extends Error {
+  constructor(tokenId: number) {
+    super(
+      `Token ${tokenId} is revoked and cannot be rotated; issue a new token instead`,
+    );
   }
+}
 
-  /** Revokes a token at once; returns false when it was already revoked. */
-  async revokeToken(tokenId: number): Promise<boolean> {
-    const em = this.em.fork();
-    const token = await em.findOne(ClientToken, tokenId);
-    if (!token) {
-      throw new Error(
-        `No token with id ${tokenId}; list them with: token list CLIENT`,
-      );
-    }
-    if (token.revokedAt) {
-      return false;
-    }
-    token.revokedAt = new Date();
-    await em.flush();
+/** Builds the audit snapshot of a client. */
+export function clientAuditView(client: Client): Record<string, unknown> {
+  return {
+    id: client.id,
+    name: client.name,
+    status: client.status,
+    allowedModels: client.allowedModels,
+  };
+}
 
-    return true;
-  }
+/** Builds the audit snapshot of a token, without the token or its hash. */
+export function tokenAuditView(token: ClientToken): Record<string, unknown> {
+  return {
+    id: token.id,
+    clientId: token.client.id,
+    name: token.name,
+    displayPrefix: token.displayPrefix,
+    expiresAt: token.expiresAt,
+    revokedAt: token.revokedAt,
+  };
 }

@@ -16,8 +16,8 @@ interface FastifyLikeError {
 }
 
 /**
- * Turns every error into a response: OpenAI's error format on `/v1` routes, Nest's elsewhere. A 500 never shows
- * internals, only the request id to quote when reporting it.
+ * Turns every error into a response: the `{"error": {...}}` format on `/v1` and `/api` routes, Nest's
+ * elsewhere. A 500 never shows internals, only the request id to quote when reporting it.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -34,9 +34,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return;
     }
 
-    const body = request.url.startsWith("/v1/")
-      ? error.toBody()
-      : nestBody(error, request.id);
+    const body =
+      request.url.startsWith("/v1/") || request.url.startsWith("/api/")
+        ? error.toBody()
+        : nestBody(error, request.id);
     void reply
       .status(error.status)
       .headers({ ...error.headers, "x-request-id": request.id })

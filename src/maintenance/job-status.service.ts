@@ -1,7 +1,8 @@
 import { Inject, Injectable } from "@nestjs/common";
-import { MikroORM } from "@mikro-orm/core";
+import { FilterQuery, MikroORM } from "@mikro-orm/core";
 import { CronTime } from "cron";
 
+import { decodeCursor, Page, toPage } from "../common/pagination";
 import { APP_CONFIG } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
 import { JobRun } from "./entities/job-run.entity";
@@ -19,7 +20,13 @@ export interface JobStatus {
   lastRun: JobRun | null;
 }
 
-/** Each job's schedule, lease and latest run, for operators. */
+export interface JobRunFilter {
+  job?: JobName;
+  cursor?: string;
+  limit: number;
+}
+
+/** Each job's schedule, lease and latest run, and the run history, for operators. */
 @Injectable()
 export class JobStatusService {
   constructor(
@@ -55,5 +62,22 @@ export class JobStatusService {
       });
     }
     return statuses;
+  }
+
+  /** Lists the run history, newest first. */
+  async runs(filter: JobRunFilter): Promise<Page<JobRun>> {
+    const where: FilterQuery<JobRun> = {};
+    if (filter.job) {
+      where.job = filter.job;
+    }
+    if (filter.cursor) {
+      where.id = { $lt: decodeCursor(filter.cursor).id };
+    }
+
+    const rows = await this.orm.em.fork().find(JobRun, where, {
+      orderBy: { id: "desc" },
+      limit: filter.limit + 1,
+    });
+    return toPage(rows, filter.limit, (run) => ({ id: run.id }));
   }
 }

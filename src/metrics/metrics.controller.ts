@@ -1,5 +1,10 @@
 import { Controller, Get, Header } from "@nestjs/common";
-import { ApiOperation, ApiProduces, ApiTags } from "@nestjs/swagger";
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from "@nestjs/swagger";
 
 import { MetricsService } from "./metrics.service";
 
@@ -12,8 +17,17 @@ export class MetricsController {
   @Header("content-type", "text/plain; version=0.0.4; charset=utf-8")
   @ApiProduces("text/plain")
   @ApiOperation({
+    operationId: "metrics",
     summary:
       "Prometheus metrics: requests, tokens, cost, latency, spool, database pool, process",
+  })
+  @ApiOkResponse({
+    description: "Metrics in the Prometheus text format",
+    schema: {
+      type: "string",
+      example:
+        '# TYPE llmp_requests_total counter\nllmp_requests_total{provider="openai",model="gpt-4o-mini",status="completed"} 42\n',
+    },
   })
   render(): Promise<string> {
     return this.metrics.render();

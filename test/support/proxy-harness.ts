@@ -54,7 +54,10 @@ export class ProxyHarness {
     private readonly reader: DatabaseReader,
   ) {}
 
-  /** Starts the proxy; pass `reuse` to reopen the files and database of an earlier, stopped harness. */
+  /**
+   * Starts the proxy on `server.port` (0, any free port, unless overridden); pass `reuse` to reopen the files and
+   * database of an earlier, stopped harness.
+   */
   static async start(
     overrides: ConfigOverrides = {},
     reuse?: { folder: string; databaseUrl: string | null },
@@ -68,7 +71,7 @@ export class ProxyHarness {
         : null;
     const config = testConfig(folder, overrides, databaseUrl);
     const app = await createApp(config);
-    await app.listen(0, "127.0.0.1");
+    await app.listen(config.server.port, "127.0.0.1");
     const reader = await DatabaseReader.open({ folder, databaseUrl });
 
     return new ProxyHarness(
