@@ -57,7 +57,7 @@ export async function createApp(
   return app;
 }
 
-/** Longest time, in milliseconds, a client may take to send its whole request, body included. */
+/** Maximum time, in milliseconds, a client may take to send its whole request, body included. */
 const REQUEST_RECEIVE_TIMEOUT_MS = 120_000;
 
 /**
@@ -73,7 +73,7 @@ function addRequestHooks(app: NestFastifyApplication): void {
   });
 
   // TODO: authenticate /v1 callers in this hook, before the body is read, so bodies of unknown callers are
-  // never buffered; today the token is checked once the whole body (up to server.bodyLimitBytes) has arrived.
+  // never buffered. Today the token is checked once the whole body (up to server.bodyLimitBytes) has arrived.
   fastify.addHook("onRequest", async (request, reply) => {
     if (request.method !== "POST" || !request.url.startsWith("/v1/")) {
       return;

@@ -184,17 +184,30 @@ export class AccountingService
    * operator, so it cannot hold back the records behind it.
    */
   private async replayPending(): Promise<void> {
+    // After one outage the database is not tried again in this pass, so each record costs one busy timeout at most.
+    let databaseDown = false;
     for (const record of [...this.stranded.values()]) {
-      try {
-        await this.store.settle(record);
-        this.stranded.delete(record.requestId);
-        this.logger.log({
-          msg: "wrote accounting record held in memory",
-          requestId: record.requestId,
-        });
-      } catch {
-        this.spoolOrHold(record);
+      if (!databaseDown) {
+        try {
+          const { shortfall } = await this.store.settle(record);
+          this.stranded.delete(record.requestId);
+          this.reportShortfall(record, shortfall);
+          this.logger.log({
+            msg: "wrote accounting record held in memory",
+            requestId: record.requestId,
+          });
+          continue;
+        } catch (error) {
+          databaseDown = isOutage(error);
+          this.logger.warn({
+            msg: "database did not take the record held in memory; trying the spool",
+            requestId: record.requestId,
+            err: error,
+          });
+        }
       }
+
+      this.spoolOrHold(record);
     }
 
     let pending: string[];

@@ -145,7 +145,7 @@ export function checkPrices(prices: Partial<ModelCreate>): void {
   }
 }
 
-/** Longest provider API key accepted, in characters. */
+/** Maximum length of a provider API key, in characters. */
 const MAX_API_KEY_LENGTH = 4096;
 
 /**

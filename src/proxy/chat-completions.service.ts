@@ -44,7 +44,7 @@ interface Call {
   principal: ClientPrincipal;
   chat: ChatRequest;
   model: ResolvedModel;
-  /** What admission held credit for; an estimate never exceeds it, since the provider cannot either. */
+  /** Token limits that admission held credit for. Estimates are capped at them, because the provider cannot exceed them. */
   bounds: TokenBounds;
   createdAt: Date;
   startedAt: number;
@@ -348,7 +348,7 @@ export class ChatCompletionsService {
         upstreamStatus: response.statusCode,
       });
       throw new ProxyError(
-        `The provider '${call.model.provider.name}' answered with a body that is not a JSON object.`,
+        `The provider '${call.model.provider.name}' returned status 200 with a body that is not a JSON object.`,
         {
           status: 502,
           type: "upstream_error",

@@ -9,8 +9,8 @@ import { scrubSecretDeep } from "./upstream-errors";
 /** Outcome of a relayed stream, as the proxy saw it. */
 export interface RelayOutcome {
   /**
-   * The provider sent `[DONE]` with no error before it, or closed the body cleanly after a `finish_reason`
-   * (some OpenAI-compatible providers omit `[DONE]`; the client then gets one from the proxy).
+   * True when the provider sent `[DONE]` with no error before it, or closed the body cleanly after a
+   * `finish_reason`. Some OpenAI-compatible providers omit `[DONE]`, so the proxy then sends it to the client.
    */
   finished: boolean;
   /** The last usage snapshot the provider sent; usage values are cumulative, so later ones replace earlier. */
@@ -139,7 +139,7 @@ export class ChatStreamRelay {
     return JSON.stringify(withoutUsage);
   }
 
-  /** The body ended cleanly without `[DONE]`: complete after a finish reason, else broken off. */
+  /** Ends a stream whose body closed without `[DONE]`: complete after a finish reason, else broken off. */
   private async endWithoutDone(): Promise<void> {
     if (!this.sawFinishReason) {
       this.outcome.errorClass = "upstream_stream_broken";
