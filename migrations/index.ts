@@ -4,10 +4,14 @@ import { Migration20261204120000InitialSchema as PostgresqlInitialSchema } from 
 import { Migration20261211090000JobLeases as PostgresqlJobLeases } from "./postgresql/Migration20261211090000JobLeases";
 import { Migration20261215090000AdminSignIn as PostgresqlAdminSignIn } from "./postgresql/Migration20261215090000AdminSignIn";
 import { Migration20261216090000AuditTrail as PostgresqlAuditTrail } from "./postgresql/Migration20261216090000AuditTrail";
+import { Migration20261217090000Routing as PostgresqlRouting } from "./postgresql/Migration20261217090000Routing";
+import { Migration20261218090000ClientLimits as PostgresqlClientLimits } from "./postgresql/Migration20261218090000ClientLimits";
 import { Migration20261204120000InitialSchema as SqliteInitialSchema } from "./sqlite/Migration20261204120000InitialSchema";
 import { Migration20261211090000JobLeases as SqliteJobLeases } from "./sqlite/Migration20261211090000JobLeases";
 import { Migration20261215090000AdminSignIn as SqliteAdminSignIn } from "./sqlite/Migration20261215090000AdminSignIn";
 import { Migration20261216090000AuditTrail as SqliteAuditTrail } from "./sqlite/Migration20261216090000AuditTrail";
+import { Migration20261217090000Routing as SqliteRouting } from "./sqlite/Migration20261217090000Routing";
+import { Migration20261218090000ClientLimits as SqliteClientLimits } from "./sqlite/Migration20261218090000ClientLimits";
 
 /*
  * Each dialect has its own list, oldest first, with the same names in the same order. A schema change adds one
@@ -19,6 +23,8 @@ export const SQLITE_MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261211090000JobLeases", class: SqliteJobLeases },
   { name: "Migration20261215090000AdminSignIn", class: SqliteAdminSignIn },
   { name: "Migration20261216090000AuditTrail", class: SqliteAuditTrail },
+  { name: "Migration20261217090000Routing", class: SqliteRouting },
+  { name: "Migration20261218090000ClientLimits", class: SqliteClientLimits },
 ];
 
 export const POSTGRESQL_MIGRATIONS: MigrationObject[] = [
@@ -32,4 +38,9 @@ export const POSTGRESQL_MIGRATIONS: MigrationObject[] = [
     class: PostgresqlAdminSignIn,
   },
   { name: "Migration20261216090000AuditTrail", class: PostgresqlAuditTrail },
+  { name: "Migration20261217090000Routing", class: PostgresqlRouting },
+  {
+    name: "Migration20261218090000ClientLimits",
+    class: PostgresqlClientLimits,
+  },
 ];

@@ -12,6 +12,7 @@ import { cleanupOpenApiDoc } from "nestjs-zod";
 
 import { AppModule } from "./app.module";
 import { HttpExceptionFilter } from "./common/http-exception.filter";
+import { errorDialect, ProxyError } from "./common/proxy-error";
 import { assignRequestId } from "./common/request-id";
 import { AppConfig } from "./config/config.schema";
 
@@ -91,14 +92,18 @@ function addRequestHooks(app: NestFastifyApplication): void {
             ? `JSON bodies must be UTF-8; charset '${charset}' is not accepted.`
             : null;
     if (problem) {
-      await reply.status(415).send({
-        error: {
-          message: problem,
-          type: "invalid_request_error",
-          param: null,
-          code: "unsupported_media_type",
-        },
+      const error = new ProxyError(problem, {
+        status: 415,
+        type: "invalid_request_error",
+        code: "unsupported_media_type",
       });
+      await reply
+        .status(415)
+        .send(
+          errorDialect(request.url) === "anthropic"
+            ? error.toAnthropicBody()
+            : error.toBody(),
+        );
     }
   });
 }

@@ -58,15 +58,19 @@ describe("accounting", () => {
     amount: bigint,
     expiresAt = new Date(Date.now() + 60_000),
   ) {
-    return sut.admit({
+    const admission = await sut.admit({
       requestId,
       providerId,
       clientId,
       amount,
       prepaid: true,
+      worstCase: amount,
+      worstCaseTokens: 100,
+      countsRequest: true,
       expiresAt,
       now: new Date(),
     });
+    return admission.outcome;
   }
 
   it("settles a replayed record once", async () => {
@@ -110,7 +114,7 @@ describe("accounting", () => {
     expect(row.cost).toBe("5000");
     expect(row.shortfall).toBe("4900");
 
-    await sut.void("held-by-other", providerId, new Date());
+    await sut.void("held-by-other", new Date());
   });
 
   it("refuses an admission once the credit is held", async () => {
@@ -119,9 +123,9 @@ describe("accounting", () => {
 
     expect(await admit("takes-all", free)).toBe("admitted");
     expect(await admit("one-more", 1n)).toBe("insufficient_credit");
-    await sut.void("takes-all", providerId, new Date());
+    await sut.void("takes-all", new Date());
     expect(await admit("one-more", 1n)).toBe("admitted");
-    await sut.void("one-more", providerId, new Date());
+    await sut.void("one-more", new Date());
   });
 
   it("sweeps expired reservations back to available credit", async () => {
@@ -171,6 +175,9 @@ describe("accounting", () => {
       clientId,
       amount: 0n,
       prepaid: false,
+      worstCase: 10_000n,
+      worstCaseTokens: 100,
+      countsRequest: true,
       expiresAt: new Date(Date.now() + 60_000),
       now: new Date(),
     });

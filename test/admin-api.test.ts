@@ -424,6 +424,280 @@ describe("admin API", () => {
     expect(badUrl.body.error.message).toMatch(/http or https/);
   });
 
+  it("creates a model without prices from the catalog", async () => {
+    const provider = await createProvider("catalog-provider", "postpaid");
+
+    const created = await admin("POST", "/api/models", {
+      providerId: provider.id,
+      publicName: "mini",
+      upstreamName: "gpt-4o-mini-2024-07-18",
+      outputPrice: "0.50",
+    });
+
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      upstreamName: "gpt-4o-mini-2024-07-18",
+      inputPrice: "0.150000000",
+      outputPrice: "0.500000000",
+      cacheReadPrice: "0.075000000",
+      cacheWritePrice: "0.000000000",
+      cacheWrite1hPrice: "0.000000000",
+      reasoningPrice: null,
+      contextWindow: 128000,
+      maxOutputTokens: 16384,
+      priceSource: {
+        model: "gpt-4o-mini",
+        source: "https://developers.openai.com/api/docs/pricing",
+        pricesCheckedOn: "2026-12-04",
+        fields: [
+          "inputPrice",
+          "cacheReadPrice",
+          "cacheWritePrice",
+          "cacheWrite1hPrice",
+          "contextWindow",
+          "maxOutputTokens",
+        ],
+      },
+    });
+    const [stored] = await proxy.query<{ input: string; cache_read: string }>(
+      `select cast(input_price as text) as input, cast(cache_read_price as text) as cache_read
+       from model_configs where id = ?`,
+      [created.body.id],
+    );
+    expect(stored).toEqual({ input: "150000000", cache_read: "75000000" });
+
+    const fetched = await admin("GET", `/api/models/${created.body.id}`);
+    expect(fetched.body.inputPrice).toBe("0.150000000");
+    expect(fetched.body).not.toHaveProperty("priceSource");
+
+    const audit = await admin("GET", "/api/audit?limit=200");
+    const entry = audit.body.items.find(
+      (item: { action: string; entityId: string }) =>
+        item.action === "model.create" &&
+        String(item.entityId) === String(created.body.id),
+    );
+    expect(entry.after.priceSource.fields).toContain("inputPrice");
+
+    const explicit = await admin("POST", "/api/models", {
+      providerId: provider.id,
+      publicName: "mini-explicit",
+      upstreamName: "gpt-4o-mini",
+      inputPrice: "1",
+      outputPrice: "2",
+      cacheReadPrice: "0.5",
+      cacheWritePrice: "0",
+      cacheWrite1hPrice: "0",
+      reasoningPrice: null,
+      contextWindow: null,
+      maxOutputTokens: 1000,
+    });
+    expect(explicit.status).toBe(201);
+    expect(explicit.body.priceSource).toBeNull();
+    expect(explicit.body.inputPrice).toBe("1.000000000");
+  });
+
+  it("names the missing price when the catalog has no entry", async () => {
+    const provider = await createProvider("no-catalog-provider", "postpaid");
+
+    const missing = await admin("POST", "/api/models", {
+      providerId: provider.id,
+      publicName: "in-house-model",
+      inputPrice: "1.00",
+    });
+
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.code).toBe("invalid_value");
+    expect(missing.body.error.message).toMatch(
+      /outputPrice is required: the price catalog has no openai model named 'in-house-model'/,
+    );
+    const none = await admin("POST", "/api/models", {
+      providerId: provider.id,
+      publicName: "in-house-model",
+    });
+    expect(none.status).toBe(400);
+    expect(none.body.error.message).toMatch(/inputPrice and outputPrice/);
+    const rows = await proxy.query(
+      "select id from model_configs where public_name = 'in-house-model'",
+    );
+    expect(rows).toHaveLength(0);
+  });
+
+  it("lists the price catalog", async () => {
+    const viewer = apiAs(proxy.baseUrl, sessions.viewer);
+
+    const all = await viewer("GET", "/api/price-catalog");
+    const anthropic = await viewer(
+      "GET",
+      "/api/price-catalog?provider=anthropic",
+    );
+    const bad = await viewer("GET", "/api/price-catalog?provider=azure");
+
+    expect(all.status).toBe(200);
+    expect(all.body.items.length).toBeGreaterThan(10);
+    expect(anthropic.body.items).toContainEqual(
+      expect.objectContaining({
+        provider: "anthropic",
+        model: "claude-sonnet-4-5",
+        snapshots: ["claude-sonnet-4-5-20250929"],
+        inputPrice: "3.000000000",
+        cacheWritePrice: "3.750000000",
+        cacheWrite1hPrice: "6.000000000",
+        cacheReadPrice: "0.300000000",
+        outputPrice: "15.000000000",
+        pricesCheckedOn: "2026-12-04",
+      }),
+    );
+    expect(
+      anthropic.body.items.every(
+        (item: { provider: string }) => item.provider === "anthropic",
+      ),
+    ).toBe(true);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.param).toBe("provider");
+  });
+
+  it("creates providers of each kind with their settings", async () => {
+    const azure = await admin("POST", "/api/providers", {
+      name: "azure-eu",
+      kind: "azure",
+      baseUrl: "https://contoso-eu.openai.azure.com",
+      apiVersion: "2024-10-21",
+      apiKey: "azure-test-key-eu01",
+      billingMode: "postpaid",
+      connectTimeoutMs: 5000,
+      firstTokenTimeoutMs: 30000,
+      totalTimeoutMs: 120000,
+    });
+    expect(azure.status).toBe(201);
+    expect(azure.body).toMatchObject({
+      kind: "azure",
+      baseUrl: "https://contoso-eu.openai.azure.com",
+      apiVersion: "2024-10-21",
+      connectTimeoutMs: 5000,
+      firstTokenTimeoutMs: 30000,
+      totalTimeoutMs: 120000,
+    });
+
+    const anthropic = await admin("POST", "/api/providers", {
+      name: "anthropic-main",
+      kind: "anthropic",
+      apiKey: "sk-ant-test-key-main",
+      billingMode: "postpaid",
+    });
+    expect(anthropic.body).toMatchObject({
+      kind: "anthropic",
+      baseUrl: "https://api.anthropic.com/v1",
+      apiVersion: null,
+      connectTimeoutMs: null,
+      firstTokenTimeoutMs: null,
+      totalTimeoutMs: null,
+    });
+
+    const noVersion = await admin("POST", "/api/providers", {
+      name: "azure-unversioned",
+      kind: "azure",
+      baseUrl: "https://contoso.openai.azure.com",
+      apiKey: "azure-test-key-none",
+      billingMode: "postpaid",
+    });
+    expect(noVersion.status).toBe(400);
+    expect(noVersion.body.error.message).toMatch(/needs apiVersion/);
+
+    const tooLong = await admin("POST", "/api/providers", {
+      name: "slow",
+      apiKey: "sk-test-slow-key1",
+      billingMode: "postpaid",
+      totalTimeoutMs: 3_600_001,
+    });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.error.param).toBe("totalTimeoutMs");
+
+    const updated = await admin("PATCH", `/api/providers/${azure.body.id}`, {
+      apiVersion: "2025-04-01-preview",
+      totalTimeoutMs: null,
+    });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({
+      apiVersion: "2025-04-01-preview",
+      totalTimeoutMs: null,
+      firstTokenTimeoutMs: 30000,
+    });
+
+    const audit = await admin("GET", "/api/audit?limit=200");
+    const entry = audit.body.items.find(
+      (item: { action: string; entityId: string }) =>
+        item.action === "provider.update" &&
+        String(item.entityId) === String(azure.body.id),
+    );
+    expect(entry.before).toMatchObject({
+      apiVersion: "2024-10-21",
+      totalTimeoutMs: 120000,
+    });
+    expect(entry.after).toMatchObject({
+      apiVersion: "2025-04-01-preview",
+      totalTimeoutMs: null,
+    });
+  });
+
+  it("shows the routes of one public name on several providers", async () => {
+    const primary = await createProvider("route-primary", "postpaid");
+    const backup = await createProvider("route-backup", "postpaid");
+    const prices = { inputPrice: "1.00", outputPrice: "2.00" };
+
+    const first = await admin("POST", "/api/models", {
+      providerId: primary.id,
+      publicName: "routed-model",
+      ...prices,
+    });
+    const second = await admin("POST", "/api/models", {
+      providerId: backup.id,
+      publicName: "routed-model",
+      priority: 1,
+      weight: 3,
+      ...prices,
+    });
+    const duplicate = await admin("POST", "/api/models", {
+      providerId: backup.id,
+      publicName: "routed-model",
+      ...prices,
+    });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(duplicate.status).toBe(409);
+
+    const routes = await admin("GET", "/api/models?publicName=routed-model");
+    expect(routes.body.items).toEqual([
+      expect.objectContaining({
+        providerId: primary.id,
+        providerName: "route-primary",
+        providerKind: "openai",
+        priority: 0,
+        weight: 1,
+      }),
+      expect.objectContaining({
+        providerId: backup.id,
+        providerName: "route-backup",
+        providerKind: "openai",
+        priority: 1,
+        weight: 3,
+      }),
+    ]);
+
+    const zeroWeight = await admin("PATCH", `/api/models/${second.body.id}`, {
+      weight: 0,
+    });
+    expect(zeroWeight.status).toBe(400);
+    expect(zeroWeight.body.error.param).toBe("weight");
+    const promoted = await admin("PATCH", `/api/models/${second.body.id}`, {
+      priority: 0,
+    });
+    expect(promoted.body).toMatchObject({
+      priority: 0,
+      weight: 3,
+      providerName: "route-backup",
+    });
+  });
+
   it("reports usage, errors and the request log", async () => {
     const provider = await createProvider("usage-provider", "postpaid");
     await admin("POST", "/api/models", {

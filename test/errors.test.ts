@@ -381,6 +381,17 @@ describe("errors", () => {
     expect(response.body.error.message).toContain("[redacted]");
   });
 
+  it("removes the provider key from a successful answer", async () => {
+    const key = await providerKey();
+    upstream.script({ content: [`Your key is ${key}.`] });
+
+    const response = await post(chat);
+
+    expect(response.status).toBe(200);
+    expect(JSON.stringify(response.body)).not.toContain(key);
+    expect(JSON.stringify(response.body)).toContain("Your key is [redacted].");
+  });
+
   it("removes the provider key from error events in a stream", async () => {
     const key = await providerKey();
     upstream.script({

@@ -61,12 +61,15 @@ export async function meter(
     clientId: target.clientId,
     amount: target.prepaid ? request.cost * 2n : 0n,
     prepaid: target.prepaid,
+    worstCase: request.cost * 2n,
+    worstCaseTokens: 1000,
+    countsRequest: true,
     expiresAt: new Date(request.createdAt.getTime() + 15 * 60_000),
     now: request.createdAt,
   });
-  if (admitted !== "admitted") {
+  if (admitted.outcome !== "admitted") {
     throw new Error(
-      `seeding ${request.requestId} was not admitted: ${admitted}`,
+      `seeding ${request.requestId} was not admitted: ${admitted.outcome}`,
     );
   }
 

@@ -227,6 +227,8 @@ describe("reconciliation repair", () => {
       clientId: target.clientId,
       prepaid: true,
       worstCase: 4_000n,
+      worstCaseTokens: 100,
+      countsRequest: true,
     });
     await proxy.query(
       "update providers set credit_reserved = credit_reserved + 25 where id = ?",

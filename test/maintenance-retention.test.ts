@@ -91,6 +91,8 @@ describe("retention", () => {
       clientId: target.clientId,
       prepaid: true,
       worstCase: 500n,
+      worstCaseTokens: 100,
+      countsRequest: true,
     });
     await proxy.query(
       "update credit_reservations set created_at = ? where request_id = 'old-pending'",

@@ -372,14 +372,14 @@ describe("OpenAiUpstream errors", () => {
   });
 
   it("returns 404 for unknown route", async () => {
-    const response = await fetch(`${upstream.baseUrl}/embeddings`, {
+    const response = await fetch(`${upstream.baseUrl}/audio/speech`, {
       method: "POST",
       body: "{}",
     });
     const body = await readJson(response);
 
     expect(response.status).toBe(404);
-    expect(body.error.message).toBe("Invalid URL (POST /v1/embeddings)");
+    expect(body.error.message).toBe("Invalid URL (POST /v1/audio/speech)");
     expect(body.error.param).toBeNull();
     expect(body.error.code).toBeNull();
   });

@@ -25,14 +25,19 @@ export class ClientsController {
 
   @Post()
   @AdminRoute(UserRole.Operator)
-  @ApiOperation({ operationId: "createClient", summary: "Create a client" })
+  @ApiOperation({
+    operationId: "createClient",
+    summary: "Create a client, optionally with limits",
+  })
   @ZodResponse({ status: 201, type: ClientResponseDto })
   @ApiErrors(400, 409)
   async create(@Body() body: ClientCreateDto, @Actor() actor: AuditActor) {
+    const { name, allowedModels, ...limits } = body;
     const client = await this.clients.create(
-      body.name,
-      body.allowedModels,
+      name,
+      allowedModels,
       actor,
+      limits,
     );
     return toClientResponse(client);
   }
@@ -65,7 +70,7 @@ export class ClientsController {
   @AdminRoute(UserRole.Operator)
   @ApiOperation({
     operationId: "updateClient",
-    summary: "Change a client's name, allowed models or status",
+    summary: "Change a client's name, allowed models, status or limits",
   })
   @ZodResponse({ status: 200, type: ClientResponseDto })
   @ApiErrors(400, 404, 409)

@@ -11,10 +11,12 @@ import { Actor } from "./admin-request";
 import { ModelIdParams } from "./dto/common.dto";
 import {
   ModelCreateDto,
+  ModelCreateResponseDto,
   ModelListQueryDto,
   ModelListResponseDto,
   ModelResponseDto,
   ModelUpdateDto,
+  toModelCreateResponse,
   toModelResponse,
 } from "./dto/model.dto";
 
@@ -27,24 +29,30 @@ export class ModelsController {
   @AdminRoute(UserRole.Admin)
   @ApiOperation({
     operationId: "createModel",
-    summary: "Serve a model through a provider, with its prices",
+    summary:
+      "Serve a model through a provider; prices left out come from the price catalog",
   })
-  @ZodResponse({ status: 201, type: ModelResponseDto })
+  @ZodResponse({ status: 201, type: ModelCreateResponseDto })
   @ApiErrors(400, 404, 409)
   async create(@Body() body: ModelCreateDto, @Actor() actor: AuditActor) {
-    return toModelResponse(await this.providers.addModel(body, actor));
+    const created = await this.providers.addModelWithSource(body, actor);
+    return toModelCreateResponse(created);
   }
 
   @Get()
   @AdminRoute(UserRole.Viewer)
   @ApiOperation({
     operationId: "listModels",
-    summary: "List model configs and their prices",
+    summary:
+      "List model configs with their providers, prices and routing, optionally of one public name",
   })
   @ZodResponse({ status: 200, type: ModelListResponseDto })
   @ApiErrors(400)
   async list(@Query() query: ModelListQueryDto) {
-    const models = await this.providers.listModels(query.providerId);
+    const models = await this.providers.listModels(
+      query.providerId,
+      query.publicName,
+    );
     return { items: models.map(toModelResponse) };
   }
 
@@ -64,7 +72,8 @@ export class ModelsController {
   @AdminRoute(UserRole.Admin)
   @ApiOperation({
     operationId: "updateModel",
-    summary: "Change a model's upstream name, prices, limits or availability",
+    summary:
+      "Change a model's upstream name, prices, limits, routing or availability",
   })
   @ZodResponse({ status: 200, type: ModelResponseDto })
   @ApiErrors(400, 404)

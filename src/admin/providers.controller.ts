@@ -64,7 +64,7 @@ export class ProvidersController {
   @ApiOperation({
     operationId: "updateProvider",
     summary:
-      "Change a provider's name, base URL, billing mode, stream options or availability",
+      "Change a provider's name, base URL, API version, timeouts, billing mode, stream options or availability",
   })
   @ZodResponse({ status: 200, type: ProviderResponseDto })
   @ApiErrors(400, 404, 409)

@@ -8,7 +8,7 @@ import {
 
 import { APP_CONFIG } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
-import { AccountingStore, AdmissionResult } from "./accounting.store";
+import { AccountingStore } from "./accounting.store";
 import { Nanos } from "./money";
 import {
   RequestRecord,
@@ -23,14 +23,46 @@ export interface AdmissionRequest {
   providerId: number;
   clientId: number;
   prepaid: boolean;
-  /** Worst-case cost in nano-dollars; held only on prepaid providers. */
+  /** Worst-case cost in nano-dollars; held against a prepaid provider's credit and against the client's budgets. */
   worstCase: Nanos;
+  /** Worst-case tokens (input plus output bounds), held against the client's tokens per minute. */
+  worstCaseTokens: number;
+  /** False for a failover attempt of a request already counted against the client's requests per minute. */
+  countsRequest: boolean;
+  /** Admission time, which picks the rate window, day and month the request counts in; defaults to now. */
+  now?: Date;
 }
 
+/** A per-client limit that refused a request. */
+export type ClientLimitName =
+  | "requests_per_minute"
+  | "tokens_per_minute"
+  | "concurrent_requests"
+  | "daily_budget"
+  | "monthly_budget";
+
+/** Where a client stands against its rate limits after admission; a field is absent when that limit is not set. */
+export interface RateLimitSnapshot {
+  requests?: { limit: number; remaining: number; resetSeconds: number };
+  tokens?: { limit: number; remaining: number; resetSeconds: number };
+}
+
+export type AdmissionOutcome =
+  | { outcome: "admitted"; rateLimits: RateLimitSnapshot | null }
+  | { outcome: "insufficient_credit" }
+  | { outcome: "duplicate_request_id" }
+  | {
+      outcome: "limited";
+      limit: ClientLimitName;
+      /** Whole seconds until the limit can admit this request again. */
+      retryAfterSeconds: number;
+      rateLimits: RateLimitSnapshot | null;
+    };
+
 /**
- * Meters requests: admits them against prepaid credit, and writes each finished request exactly once. A record
- * the database does not take is spooled to disk and retried until it is written, so a database outage loses
- * nothing.
+ * Meters requests: admits them against prepaid credit and client limits, and writes each finished request
+ * exactly once. A record the database does not take is spooled to disk and retried until it is written, so a
+ * database outage loses nothing.
  */
 @Injectable()
 export class AccountingService
@@ -81,9 +113,13 @@ export class AccountingService
     return this.stranded.size;
   }
 
-  /** Holds the worst-case cost on a prepaid provider and claims the request id. */
-  async admit(request: AdmissionRequest): Promise<AdmissionResult> {
-    const now = new Date();
+  /**
+   * Admits a request: holds the worst-case cost on a prepaid provider, takes the client's holds against its rate
+   * limits, concurrency and budgets, and claims the request id, all in one transaction. Budgets hold the worst
+   * case on every provider, prepaid or not.
+   */
+  async admit(request: AdmissionRequest): Promise<AdmissionOutcome> {
+    const now = request.now ?? new Date();
 
     return this.store.admit({
       requestId: request.requestId,
@@ -91,22 +127,26 @@ export class AccountingService
       clientId: request.clientId,
       amount: request.prepaid ? request.worstCase : 0n,
       prepaid: request.prepaid,
+      worstCase: request.worstCase,
+      worstCaseTokens: request.worstCaseTokens,
+      countsRequest: request.countsRequest,
       expiresAt: new Date(now.getTime() + this.config.billing.reservationTtlMs),
       now,
     });
   }
 
   /**
-   * Releases the hold of a request that never reached its provider. A failure is logged and left to the
-   * sweeper, which voids the reservation when it expires.
+   * Releases the holds of a request that never reached its provider: its provider credit and its client holds.
+   * A failure is logged and left to the sweeper, which voids the reservation when it expires.
    */
   async void(requestId: string, providerId: number): Promise<void> {
     try {
-      await this.store.void(requestId, providerId, new Date());
+      await this.store.void(requestId, new Date());
     } catch (error) {
       this.logger.error({
         msg: "could not void reservation; the sweeper will release it",
         requestId,
+        providerId,
         err: error,
       });
     }

@@ -1,9 +1,26 @@
-import { Injectable } from "@nestjs/common";
+import { Inject, Injectable } from "@nestjs/common";
 
+import { APP_CONFIG } from "../config/config.module";
+import { AppConfig } from "../config/config.schema";
 import {
   SqlTransaction,
   WriteTransactionRunner,
 } from "../database/write-transaction";
+import {
+  addClientSpend,
+  ClientHold,
+  readClientLimitState,
+  releaseClientHolds,
+  takeClientHolds,
+} from "../limits/client-holds";
+import {
+  exceededLimits,
+  LimitDemand,
+  rateLimitSnapshot,
+  reportedLimit,
+} from "../limits/limit-state";
+import { limitPeriods, LimitPeriods } from "../limits/periods";
+import type { AdmissionOutcome } from "./accounting.service";
 import { BalanceTransactionKind } from "./entities/balance-transaction.entity";
 import { ReservationStatus } from "./entities/credit-reservation.entity";
 import { RequestStatus } from "./entities/llm-request.entity";
@@ -27,33 +44,57 @@ export interface SettleResult {
   shortfall: Nanos;
 }
 
-export type AdmissionResult =
-  "admitted" | "insufficient_credit" | "duplicate_request_id";
-
-export interface Admission {
+export interface Admission extends LimitDemand {
   requestId: string;
   providerId: number;
   clientId: number;
-  /** Nano-dollars to hold; zero for postpaid providers. */
+  /** Nano-dollars to hold on the provider's credit; zero for postpaid providers. */
   amount: Nanos;
   prepaid: boolean;
   expiresAt: Date;
+  /** The admission time: it picks the rate window, day and month the request counts in. */
   now: Date;
 }
 
+/** A pending reservation that settlement, void or the sweeper closed: what it held on the provider and the client. */
+interface ClosedReservation extends ClientHold {
+  providerId: number;
+  /** Nano-dollars held on the provider's credit. */
+  amount: Nanos;
+}
+
+/**
+ * How often admission tries the client update again when it failed but no limit looks exceeded on a fresh read.
+ * That happens on PostgreSQL when a request of the same client settled between the two statements.
+ */
+const LIMIT_CHECK_ATTEMPTS = 3;
+
 /**
  * The SQL of admission and settlement. Every statement is a conditional update or an insert guarded by a unique
- * key, so concurrent requests, replicas and replays cannot overdraw a balance or write a record twice. Rows are
- * locked in one order, provider then client then rollup, so PostgreSQL transactions cannot deadlock.
+ * key, so concurrent requests, replicas and replays cannot overdraw a balance, exceed a client limit or write a
+ * record twice. Rows are locked in one order, provider then client then rollup, so PostgreSQL transactions cannot
+ * deadlock.
  */
 @Injectable()
 export class AccountingStore {
-  constructor(private readonly transactions: WriteTransactionRunner) {}
+  private readonly timeZone: string;
 
-  /** Holds credit for a request and claims its request id. Nothing is written unless both succeed. */
-  async admit(admission: Admission): Promise<AdmissionResult> {
+  constructor(
+    private readonly transactions: WriteTransactionRunner,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.timeZone = config.limits.timeZone;
+  }
+
+  /**
+   * Holds credit on a prepaid provider, takes the client's holds against its limits and claims the request id, in
+   * one transaction. Nothing is written unless all three succeed.
+   */
+  async admit(admission: Admission): Promise<AdmissionOutcome> {
+    const periods = limitPeriods(admission.now, this.timeZone);
+
     return this.transactions
-      .runGrouped(async (tx) => {
+      .runGrouped(async (tx): Promise<AdmissionOutcome> => {
         if (admission.prepaid) {
           const held = await tx.run(
             `update providers set credit_reserved = credit_reserved + cast(? as bigint)
@@ -61,43 +102,120 @@ export class AccountingStore {
             [admission.amount, admission.providerId, admission.amount],
           );
           if (held === 0) {
-            return "insufficient_credit";
+            return { outcome: "insufficient_credit" };
           }
         }
 
-        const claimed = await tx.run(
-          // A reused request id is refused, except when its earlier reservation was voided because the
-          // request never reached a provider: nothing was recorded, so the id is free to try again.
-          `insert into credit_reservations (request_id, provider_id, client_id, amount, status, expires_at, created_at)
-           values (?, ?, ?, cast(? as bigint), ?, ?, ?)
-           on conflict (request_id) do update set provider_id = excluded.provider_id,
-             client_id = excluded.client_id, amount = excluded.amount, status = excluded.status,
-             expires_at = excluded.expires_at, created_at = excluded.created_at, settled_at = null
-           where credit_reservations.status = ?
-             and not exists (select 1 from llm_requests r where r.request_id = excluded.request_id)`,
-          [
-            admission.requestId,
-            admission.providerId,
-            admission.clientId,
-            admission.amount,
-            ReservationStatus.Pending,
-            tx.time(admission.expiresAt),
-            tx.time(admission.now),
-            ReservationStatus.Voided,
-          ],
-        );
-        if (claimed === 0) {
-          throw new DuplicateAdmission();
-        }
+        const state = await this.holdClientLimits(tx, admission, periods);
+        await this.claimRequestId(tx, admission, {
+          clientId: admission.clientId,
+          budgetDay: state.budgetDay,
+          budgetMonth: state.budgetMonth,
+          budgetHeld: admission.worstCase,
+          rateWindow: state.rateWindow,
+          tokensHeld: admission.worstCaseTokens,
+        });
 
-        return "admitted";
+        return {
+          outcome: "admitted",
+          rateLimits: rateLimitSnapshot(state, admission.now),
+        };
       }, NOT_YET_DURABLE)
       .catch((error: unknown) => {
         if (error instanceof DuplicateAdmission) {
-          return "duplicate_request_id" as const;
+          return { outcome: "duplicate_request_id" } as const;
+        }
+        if (error instanceof LimitReached) {
+          return error.outcome;
         }
         throw error;
       });
+  }
+
+  /**
+   * Takes the client's holds, or throws {@link LimitReached} with the limit to report, which rolls back the
+   * provider hold too. The reason is read after the update failed; a failed update whose reason is gone by then
+   * (a request of the client settled meanwhile) is tried again.
+   */
+  private async holdClientLimits(
+    tx: SqlTransaction,
+    admission: Admission,
+    periods: LimitPeriods,
+  ) {
+    for (let attempt = 1; ; attempt++) {
+      const taken = await takeClientHolds(
+        tx,
+        admission.clientId,
+        admission,
+        periods,
+      );
+      if (taken) {
+        return taken;
+      }
+
+      const state = await readClientLimitState(tx, admission.clientId);
+      if (!state) {
+        throw new Error(`client ${admission.clientId} does not exist`);
+      }
+      const limit = reportedLimit(
+        exceededLimits(state, admission, periods, admission.now, this.timeZone),
+      );
+      if (limit) {
+        throw new LimitReached({
+          outcome: "limited",
+          limit: limit.limit,
+          retryAfterSeconds: limit.retryAfterSeconds,
+          rateLimits: rateLimitSnapshot(state, admission.now),
+        });
+      }
+      if (attempt >= LIMIT_CHECK_ATTEMPTS) {
+        throw new Error(
+          `client ${admission.clientId}: the limit update failed ${attempt} times without an exceeded limit`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Inserts the pending reservation, which claims the request id. A reused request id is refused with
+   * {@link DuplicateAdmission}, except when its earlier reservation was voided because the request never reached a
+   * provider: nothing was recorded, so the id is free to try again.
+   */
+  private async claimRequestId(
+    tx: SqlTransaction,
+    admission: Admission,
+    hold: ClientHold,
+  ): Promise<void> {
+    const claimed = await tx.run(
+      `insert into credit_reservations (request_id, provider_id, client_id, amount, budget_day, budget_month,
+         budget_held, rate_window, tokens_held, status, expires_at, created_at)
+       values (?, ?, ?, cast(? as bigint), ?, ?, cast(? as bigint), cast(? as bigint), cast(? as bigint), ?, ?, ?)
+       on conflict (request_id) do update set provider_id = excluded.provider_id,
+         client_id = excluded.client_id, amount = excluded.amount, budget_day = excluded.budget_day,
+         budget_month = excluded.budget_month, budget_held = excluded.budget_held,
+         rate_window = excluded.rate_window, tokens_held = excluded.tokens_held, status = excluded.status,
+         expires_at = excluded.expires_at, created_at = excluded.created_at, settled_at = null
+       where credit_reservations.status = ?
+         and not exists (select 1 from llm_requests r where r.request_id = excluded.request_id)`,
+      [
+        admission.requestId,
+        admission.providerId,
+        admission.clientId,
+        admission.amount,
+        hold.budgetDay,
+        hold.budgetMonth,
+        hold.budgetHeld,
+        hold.rateWindow,
+        hold.tokensHeld,
+        ReservationStatus.Pending,
+        tx.time(admission.expiresAt),
+        tx.time(admission.now),
+        ReservationStatus.Voided,
+      ],
+    );
+    if (claimed === 0) {
+      throw new DuplicateAdmission();
+    }
   }
 
   /**
@@ -120,52 +238,67 @@ export class AccountingStore {
     );
   }
 
-  /** Releases the hold of a request that never reached its provider. Returns false when nothing was pending. */
-  async void(
-    requestId: string,
-    providerId: number,
-    now: Date,
-  ): Promise<boolean> {
+  /**
+   * Releases the holds of a request that never reached its provider, or whose reservation expired: the provider
+   * credit and the client's holds. Returns false when nothing was pending, so a second void releases nothing.
+   */
+  async void(requestId: string, now: Date): Promise<boolean> {
     return this.transactions.runGrouped(async (tx) => {
-      const held = await this.closeReservation(
+      const closed = await this.closeReservation(
         tx,
         requestId,
         ReservationStatus.Voided,
         now,
       );
-      if (held === null) {
+      if (closed === null) {
         return false;
       }
-      if (held > 0n) {
+
+      if (closed.amount > 0n) {
         await tx.run(
           `update providers set credit_reserved = credit_reserved - cast(? as bigint) where id = ?`,
-          [held, providerId],
+          [closed.amount, closed.providerId],
         );
       }
+      await releaseClientHolds(tx, closed, 0);
       return true;
     }, NOT_YET_DURABLE);
   }
 
   /**
-   * Writes the request row, the client totals, the daily rollup and, for prepaid providers, the debit with its
-   * ledger entry, in one transaction. Returns `duplicate` without changing anything when the request id was
-   * already recorded.
+   * Writes the request row, the client totals and budget spend, the daily rollup and, for prepaid providers, the
+   * debit with its ledger entry, and releases the request's holds, in one transaction. Returns `duplicate` without
+   * changing anything when the request id was already recorded.
    */
   async settle(record: RequestRecord): Promise<SettleResult> {
     try {
       const shortfall = await this.transactions.runGrouped(async (tx) => {
-        const held = await this.closeReservation(
+        const closed = await this.closeReservation(
           tx,
           record.requestId,
           ReservationStatus.Posted,
           new Date(),
         );
         const shortfall = record.prepaid
-          ? await this.debitProvider(tx, record, held ?? 0n)
+          ? await this.debitProvider(tx, record, closed?.amount ?? 0n)
           : 0n;
 
         await this.insertRequest(tx, record, shortfall);
+        if (closed) {
+          const usage = record.usage;
+          await releaseClientHolds(
+            tx,
+            closed,
+            usage.promptTokens + usage.completionTokens,
+          );
+        }
         await this.addToClientTotals(tx, record);
+        await addClientSpend(
+          tx,
+          record.clientId,
+          record.cost,
+          limitPeriods(record.createdAt, this.timeZone),
+        );
         await this.addToDailyRollup(tx, record);
         return shortfall;
       }, DURABLE);
@@ -179,22 +312,25 @@ export class AccountingStore {
   }
 
   /**
-   * Moves a pending reservation to its final state and returns the amount it held, or null when it was not
-   * pending. A reservation that was already posted means the request was already recorded.
+   * Moves a pending reservation to its final state and returns what it held, or null when it was not pending. A
+   * reservation that was already posted means the request was already recorded.
    */
   private async closeReservation(
     tx: SqlTransaction,
     requestId: string,
     status: ReservationStatus,
     now: Date,
-  ): Promise<Nanos | null> {
-    const rows = await tx.all<{ amount: string | number }>(
+  ): Promise<ClosedReservation | null> {
+    const rows = await tx.all<Record<string, string | number | null>>(
       `update credit_reservations set status = ?, settled_at = ?
-       where request_id = ? and status = ? returning cast(amount as text) as amount`,
+       where request_id = ? and status = ?
+       returning provider_id, client_id, cast(amount as text) as amount, budget_day, budget_month,
+         cast(budget_held as text) as budget_held, cast(rate_window as text) as rate_window,
+         cast(tokens_held as text) as tokens_held`,
       [status, tx.time(now), requestId, ReservationStatus.Pending],
     );
     if (rows.length > 0) {
-      return BigInt(rows[0].amount);
+      return toClosedReservation(rows[0]);
     }
 
     if (status === ReservationStatus.Posted) {
@@ -362,6 +498,28 @@ export class AccountingStore {
 }
 
 class DuplicateAdmission extends Error {}
+
+/** Thrown inside the admission transaction to roll it back when a client limit rejects the request. */
+class LimitReached extends Error {
+  constructor(readonly outcome: AdmissionOutcome & { outcome: "limited" }) {
+    super(`client limit reached: ${outcome.limit}`);
+  }
+}
+
+function toClosedReservation(
+  row: Record<string, string | number | null>,
+): ClosedReservation {
+  return {
+    providerId: Number(row.provider_id),
+    clientId: Number(row.client_id),
+    amount: BigInt(row.amount ?? 0),
+    budgetDay: row.budget_day === null ? null : String(row.budget_day),
+    budgetMonth: row.budget_month === null ? null : String(row.budget_month),
+    budgetHeld: BigInt(row.budget_held ?? 0),
+    rateWindow: row.rate_window === null ? null : Number(row.rate_window),
+    tokensHeld: Number(row.tokens_held ?? 0),
+  };
+}
 
 /** Returns the UTC calendar day of a timestamp, as stored in `usage_daily.day`. */
 export function utcDay(value: Date): string {

@@ -2,6 +2,7 @@ import { Injectable, Logger } from "@nestjs/common";
 import { Interval } from "@nestjs/schedule";
 
 import { WriteTransactionRunner } from "../database/write-transaction";
+import { AccountingStore } from "./accounting.store";
 import { ReservationStatus } from "./entities/credit-reservation.entity";
 
 /** How often expired reservations are looked for, in milliseconds. */
@@ -9,14 +10,17 @@ const SWEEP_INTERVAL_MS = 60_000;
 
 /**
  * Voids reservations whose request never settled before its expiry (a crashed process, a lost connection) and
- * returns their hold to the provider's available credit. Safe on every replica at once: each void is a
- * conditional update of a still-pending row.
+ * returns their holds to the provider's available credit and to the client's limits. Safe on every replica at
+ * once: each void is a conditional update of a still-pending row.
  */
 @Injectable()
 export class ReservationSweeper {
   private readonly logger = new Logger(ReservationSweeper.name);
 
-  constructor(private readonly transactions: WriteTransactionRunner) {}
+  constructor(
+    private readonly transactions: WriteTransactionRunner,
+    private readonly store: AccountingStore,
+  ) {}
 
   @Interval(SWEEP_INTERVAL_MS)
   async sweepOnSchedule(): Promise<void> {
@@ -36,26 +40,9 @@ export class ReservationSweeper {
 
     let voided = 0;
     for (const { request_id: requestId } of expired) {
-      voided += await this.transactions.run(async (tx) => {
-        const rows = await tx.all<{ provider_id: number; amount: string }>(
-          `update credit_reservations set status = ?, settled_at = ? where request_id = ? and status = ?
-           returning provider_id, cast(amount as text) as amount`,
-          [
-            ReservationStatus.Voided,
-            tx.time(now),
-            requestId,
-            ReservationStatus.Pending,
-          ],
-        );
-        if (rows.length === 0) {
-          return 0;
-        }
-        await tx.run(
-          `update providers set credit_reserved = credit_reserved - cast(? as bigint) where id = ?`,
-          [rows[0].amount, rows[0].provider_id],
-        );
-        return 1;
-      });
+      if (await this.store.void(requestId, now)) {
+        voided += 1;
+      }
     }
 
     if (voided > 0) {

@@ -9,7 +9,7 @@ import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { AuditActor } from "../audit/audit";
 import { BalanceTransactionKind } from "../billing/entities/balance-transaction.entity";
 import { formatUsd, parseUsd } from "../billing/money";
-import { ClientStatus } from "../clients/entities/client.entity";
+import { BUNDLED_PRICE_CATALOG } from "../billing/price-catalog/bundled-catalog";
 import { ClientsService } from "../clients/clients.service";
 import { loadConfig } from "../config/load-config";
 import { DatabaseHealthService } from "../maintenance/database-health.service";
@@ -22,15 +22,24 @@ import {
   formatJobStatus,
   formatRunReport,
 } from "../maintenance/report-format";
+import { ModelConfig } from "../providers/entities/model-config.entity";
 import {
   BillingMode,
+  Provider,
   ProviderKind,
 } from "../providers/entities/provider.entity";
-import { ProvidersService } from "../providers/providers.service";
+import {
+  checkProviderConnection,
+  MAX_PROVIDER_TIMEOUT_MS,
+  ModelUpdate,
+  ProvidersService,
+  ProviderUpdate,
+} from "../providers/providers.service";
 import { CliModule } from "./cli.module";
 import { KeyRotationService } from "./key-rotation.service";
 import { readSecret } from "./read-secret";
 import { StderrLogger } from "./stderr-logger";
+import { registerClientCommands } from "./clients-commands";
 import { registerUserCommands } from "./users-commands";
 
 /** Runs one command inside an application context that has applied migrations, then closes it. */
@@ -94,6 +103,86 @@ const positiveInt = (value: string) => {
   return parsed;
 };
 
+const nonNegativeInt = (value: string) =>
+  value === "0" ? 0 : positiveInt(value);
+
+/** Parses a provider timeout in milliseconds, from 1 to one hour. */
+const timeout = (value: string) => {
+  const parsed = positiveInt(value);
+  if (parsed > MAX_PROVIDER_TIMEOUT_MS) {
+    throw new InvalidArgumentError(
+      `'${value}' exceeds the maximum of ${MAX_PROVIDER_TIMEOUT_MS} milliseconds`,
+    );
+  }
+  return parsed;
+};
+
+/**
+ * Parses a timeout, or `default` for the configured default. The word stays a string here because commander 14
+ * replaces a null from a parser with an empty string.
+ */
+const timeoutOrDefault = (value: string): number | "default" =>
+  value === "default" ? "default" : timeout(value);
+
+/** Copies the options that were given, turning `default` into null. */
+function givenSettings<T extends object>(options: T): Partial<T> {
+  const given: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined) {
+      given[key] = value === "default" ? null : value;
+    }
+  }
+  return given as Partial<T>;
+}
+
+const TIMEOUT_OPTIONS = {
+  connect: [
+    "--connect-timeout-ms <ms>",
+    "milliseconds to open a connection (default: proxy.connectTimeoutMs)",
+  ],
+  firstToken: [
+    "--first-token-timeout-ms <ms>",
+    "milliseconds from sending the request to the first stream event, or the whole body when not streamed (default: proxy.headersTimeoutMs)",
+  ],
+  total: [
+    "--total-timeout-ms <ms>",
+    "milliseconds for the whole call, body included (default: routing.totalTimeoutMs)",
+  ],
+} as const;
+
+/** Formats the connection settings of a provider for listings. */
+function describeProvider(row: Provider): string {
+  const ms = (value: number | null) =>
+    value === null ? "default" : `${value}ms`;
+  return [
+    `api-version=${row.apiVersion ?? "-"}`,
+    `connect=${ms(row.connectTimeoutMs)}`,
+    `first-token=${ms(row.firstTokenTimeoutMs)}`,
+    `total=${ms(row.totalTimeoutMs)}`,
+  ].join("\t");
+}
+
+/** Formats one model config on one line: id, provider, names, routing, state and prices in USD per million tokens. */
+function describeModel(row: ModelConfig): string {
+  const usd = (value: bigint | null) =>
+    value === null ? "-" : formatUsd(value);
+  return [
+    row.id,
+    row.provider.name,
+    row.publicName,
+    `upstream=${row.upstreamName}`,
+    `priority=${row.priority}`,
+    `weight=${row.weight}`,
+    row.enabled ? "enabled" : "disabled",
+    `input=${usd(row.inputPrice)}`,
+    `output=${usd(row.outputPrice)}`,
+    `cache-read=${usd(row.cacheReadPrice)}`,
+    `cache-write=${usd(row.cacheWritePrice)}`,
+    `cache-write-1h=${usd(row.cacheWrite1hPrice)}`,
+    `reasoning=${usd(row.reasoningPrice)}`,
+  ].join("\t");
+}
+
 const actor = () => `cli:${userInfo().username}`;
 
 /** Changes made here are audited under the operating-system user who ran the tool. */
@@ -105,61 +194,7 @@ const program = new Command("llm-proxy")
   )
   .showHelpAfterError();
 
-const client = program
-  .command("client")
-  .description("Applications that call the proxy");
-
-client
-  .command("create <name>")
-  .description("Create a client")
-  .option(
-    "--models <names>",
-    "comma-separated public model names it may call (default: all)",
-  )
-  .action(async (name: string, options: { models?: string }) => {
-    const models = options.models
-      ? options.models
-          .split(",")
-          .map((model) => model.trim())
-          .filter(Boolean)
-      : null;
-    const created = await withApp((app) =>
-      app.get(ClientsService).create(name, models, auditActor()),
-    );
-    console.log(`created client ${created.name} (id ${created.id})`);
-  });
-
-client
-  .command("list")
-  .description("List clients with their running totals")
-  .action(async () => {
-    const rows = await withApp((app) => app.get(ClientsService).list());
-    for (const row of rows) {
-      console.log(
-        `${row.id}\t${row.name}\t${row.status}\trequests=${row.totalRequests}\tprompt=${row.totalPromptTokens}\t` +
-          `completion=${row.totalCompletionTokens}\tcost=${formatUsd(row.totalCost)} USD`,
-      );
-    }
-  });
-
-for (const [command, status] of [
-  ["disable", ClientStatus.Disabled],
-  ["enable", ClientStatus.Active],
-] as const) {
-  client
-    .command(`${command} <name>`)
-    .description(
-      `${command === "disable" ? "Refuse" : "Accept"} every token of a client`,
-    )
-    .action(async (name: string) => {
-      await withApp(async (app) =>
-        app
-          .get(ClientsService)
-          .update(await clientId(app, name), { status }, auditActor()),
-      );
-      console.log(`client ${name} is ${status}`);
-    });
-}
+registerClientCommands(program, withApp);
 
 const token = program
   .command("token")
@@ -236,6 +271,15 @@ token
     );
   });
 
+/** Options of `provider set`; a timeout of `default` resets it to the configured default. */
+interface ProviderSetOptions {
+  baseUrl?: string;
+  apiVersion?: string;
+  connectTimeoutMs?: number | "default";
+  firstTokenTimeoutMs?: number | "default";
+  totalTimeoutMs?: number | "default";
+}
+
 const provider = program
   .command("provider")
   .description("Upstream APIs and their prepaid credit");
@@ -245,14 +289,22 @@ provider
   .description(
     "Create a provider; its API key is read from standard input, or from --api-key-env",
   )
-  .requiredOption(
+  .option(
     "--base-url <url>",
-    "base URL including the version path, e.g. https://api.openai.com/v1",
+    "base URL including the version path, e.g. https://api.openai.com/v1; Azure takes https://NAME.openai.azure.com " +
+      "(default: the kind's public API; Azure has none)",
   )
   .addOption(
-    new Option("--kind <kind>", "wire format")
+    new Option(
+      "--kind <kind>",
+      "wire format and authentication: openai (any OpenAI-compatible API), anthropic, azure, gemini",
+    )
       .choices(Object.values(ProviderKind))
       .default(ProviderKind.OpenAi),
+  )
+  .option(
+    "--api-version <version>",
+    "Azure's api-version, e.g. 2024-10-21 (required for azure)",
   )
   .addOption(
     new Option("--billing <mode>", "billing mode")
@@ -267,18 +319,33 @@ provider
     "--no-stream-options",
     "the provider rejects stream_options; stream usage is then estimated",
   )
+  .option(...TIMEOUT_OPTIONS.connect, timeout)
+  .option(...TIMEOUT_OPTIONS.firstToken, timeout)
+  .option(...TIMEOUT_OPTIONS.total, timeout)
   .action(
     async (
       name: string,
       options: {
-        baseUrl: string;
+        baseUrl?: string;
         kind: ProviderKind;
+        apiVersion?: string;
         billing: BillingMode;
         apiKeyEnv?: string;
         streamOptions: boolean;
+        connectTimeoutMs?: number;
+        firstTokenTimeoutMs?: number;
+        totalTimeoutMs?: number;
       },
     ) => {
-      new URL(options.baseUrl);
+      const connection = {
+        baseUrl: options.baseUrl,
+        apiVersion: options.apiVersion,
+        connectTimeoutMs: options.connectTimeoutMs,
+        firstTokenTimeoutMs: options.firstTokenTimeoutMs,
+        totalTimeoutMs: options.totalTimeoutMs,
+      };
+      // Checked before the key is read, so an invalid setting fails before the operator pastes a key.
+      checkProviderConnection(options.kind, connection);
       const apiKey = await readSecret(
         `API key for ${name}: `,
         options.apiKeyEnv,
@@ -288,7 +355,7 @@ provider
           {
             name,
             kind: options.kind,
-            baseUrl: options.baseUrl,
+            ...connection,
             apiKey,
             billingMode: options.billing,
             supportsStreamOptions: options.streamOptions,
@@ -297,10 +364,38 @@ provider
         ),
       );
       console.log(
-        `created provider ${created.name} (id ${created.id}, ${created.billingMode}, key ...${created.apiKeyLast4})`,
+        `created provider ${created.name} (id ${created.id}, ${created.kind}, ${created.baseUrl}, ` +
+          `${created.billingMode}, key ...${created.apiKeyLast4})`,
       );
     },
   );
+
+provider
+  .command("set <name>")
+  .description(
+    "Change a provider's base URL, API version or timeouts; 'default' resets a timeout to the configured default",
+  )
+  .option("--base-url <url>", "base URL including the version path")
+  .option("--api-version <version>", "Azure's api-version, e.g. 2024-10-21")
+  .option(...TIMEOUT_OPTIONS.connect, timeoutOrDefault)
+  .option(...TIMEOUT_OPTIONS.firstToken, timeoutOrDefault)
+  .option(...TIMEOUT_OPTIONS.total, timeoutOrDefault)
+  .action(async (name: string, options: ProviderSetOptions) => {
+    const changes = givenSettings(options) as ProviderUpdate;
+    if (Object.keys(changes).length === 0) {
+      throw new Error(
+        "Give at least one setting to change; see: npm run cli -- provider set --help",
+      );
+    }
+    const updated = await withApp(async (app) =>
+      app
+        .get(ProvidersService)
+        .update(await providerId(app, name), changes, auditActor()),
+    );
+    console.log(
+      `provider ${updated.name} updated: ${describeProvider(updated)}`,
+    );
+  });
 
 provider
   .command("set-key <name>")
@@ -332,7 +427,8 @@ provider
     for (const row of rows) {
       console.log(
         `${row.id}\t${row.name}\t${row.kind}\t${row.billingMode}\t${row.baseUrl}\tkey=...${row.apiKeyLast4 ?? ""}\t` +
-          `balance=${formatUsd(row.creditBalance)} USD\treserved=${formatUsd(row.creditReserved)} USD`,
+          `balance=${formatUsd(row.creditBalance)} USD\treserved=${formatUsd(row.creditReserved)} USD\t` +
+          describeProvider(row),
       );
     }
   });
@@ -379,15 +475,26 @@ provider
     console.log(`balance of ${name} is now ${formatUsd(balance)} USD`);
   });
 
-program
+const model = program
   .command("model")
-  .description("Models and their prices")
+  .description("Models, their prices and routing");
+
+model
   .command("add <provider> <public-name>")
   .description(
-    "Serve a model through a provider; prices are USD per million tokens",
+    "Serve a model through a provider; prices are USD per million tokens, and prices or limits left out are " +
+      "taken from the price catalog (see: model catalog)",
   )
-  .requiredOption("--input <usd>", "input price", usd)
-  .requiredOption("--output <usd>", "output price", usd)
+  .option(
+    "--input <usd>",
+    "input price (required without a catalog entry)",
+    usd,
+  )
+  .option(
+    "--output <usd>",
+    "output price (required without a catalog entry)",
+    usd,
+  )
   .option("--cache-read <usd>", "cached input price", usd)
   .option("--cache-write <usd>", "cache write price (default lifetime)", usd)
   .option(
@@ -410,13 +517,23 @@ program
     "output limit, used to reserve prepaid credit",
     positiveInt,
   )
+  .option(
+    "--priority <n>",
+    "routing order among providers of the same public name, lower first (default 0)",
+    nonNegativeInt,
+  )
+  .option(
+    "--weight <n>",
+    "share of traffic among routes of equal priority (default 1)",
+    positiveInt,
+  )
   .action(
     async (
       providerName: string,
       publicName: string,
       options: {
-        input: bigint;
-        output: bigint;
+        input?: bigint;
+        output?: bigint;
         cacheRead?: bigint;
         cacheWrite?: bigint;
         cacheWrite1h?: bigint;
@@ -424,10 +541,12 @@ program
         upstreamName?: string;
         contextWindow?: number;
         maxOutput?: number;
+        priority?: number;
+        weight?: number;
       },
     ) => {
-      const model = await withApp(async (app) =>
-        app.get(ProvidersService).addModel(
+      const { model: created, priceSource } = await withApp(async (app) =>
+        app.get(ProvidersService).addModelWithSource(
           {
             providerId: await providerId(app, providerName),
             publicName,
@@ -437,18 +556,135 @@ program
             cacheReadPrice: options.cacheRead,
             cacheWritePrice: options.cacheWrite,
             cacheWrite1hPrice: options.cacheWrite1h,
-            reasoningPrice: options.reasoning ?? null,
-            contextWindow: options.contextWindow ?? null,
-            maxOutputTokens: options.maxOutput ?? null,
+            reasoningPrice: options.reasoning,
+            contextWindow: options.contextWindow,
+            maxOutputTokens: options.maxOutput,
+            priority: options.priority,
+            weight: options.weight,
           },
           auditActor(),
         ),
       );
       console.log(
-        `model ${model.publicName} added to ${providerName} (id ${model.id})`,
+        `model ${created.publicName} added to ${providerName} (id ${created.id})`,
       );
+      if (priceSource) {
+        console.log(
+          `from the price catalog (${priceSource.model}, ${priceSource.source}, checked ${priceSource.pricesCheckedOn}): ` +
+            priceSource.fields.join(", "),
+        );
+      }
     },
   );
+
+model
+  .command("set <id>")
+  .description("Change a model config's routing or availability")
+  .option(
+    "--priority <n>",
+    "routing order among providers of the same public name, lower first",
+    nonNegativeInt,
+  )
+  .option(
+    "--weight <n>",
+    "share of traffic among routes of equal priority",
+    positiveInt,
+  )
+  .option("--enable", "serve the model")
+  .option("--disable", "stop serving the model")
+  .action(
+    async (
+      id: string,
+      options: {
+        priority?: number;
+        weight?: number;
+        enable?: boolean;
+        disable?: boolean;
+      },
+    ) => {
+      if (options.enable && options.disable) {
+        throw new Error("Give --enable or --disable, not both");
+      }
+      const changes: ModelUpdate = givenSettings({
+        priority: options.priority,
+        weight: options.weight,
+      });
+      if (options.enable || options.disable) {
+        changes.enabled = options.enable === true;
+      }
+      if (Object.keys(changes).length === 0) {
+        throw new Error(
+          "Give at least one setting to change; see: npm run cli -- model set --help",
+        );
+      }
+      const updated = await withApp((app) =>
+        app
+          .get(ProvidersService)
+          .updateModel(positiveInt(id), changes, auditActor()),
+      );
+      console.log(`model ${updated.id} updated: ${describeModel(updated)}`);
+    },
+  );
+
+model
+  .command("list")
+  .description(
+    "List model configs with their provider, routing and prices (USD per million tokens)",
+  )
+  .option("--provider <name>", "only the models of this provider")
+  .option("--public-name <name>", "only the routes of this public name")
+  .action(async (options: { provider?: string; publicName?: string }) => {
+    const rows = await withApp(async (app) =>
+      app
+        .get(ProvidersService)
+        .listModels(
+          options.provider === undefined
+            ? undefined
+            : await providerId(app, options.provider),
+          options.publicName,
+        ),
+    );
+    for (const row of rows) {
+      console.log(describeModel(row));
+    }
+  });
+
+model
+  .command("catalog")
+  .description(
+    "List the price catalog: published prices (USD per million tokens) that fill the prices a new model leaves out",
+  )
+  .addOption(
+    new Option(
+      "--kind <kind>",
+      "only the models of this provider kind",
+    ).choices([
+      ProviderKind.OpenAi,
+      ProviderKind.Anthropic,
+      ProviderKind.Gemini,
+    ]),
+  )
+  .action((options: { kind?: ProviderKind }) => {
+    for (const entry of BUNDLED_PRICE_CATALOG.entries) {
+      if (options.kind && entry.provider !== options.kind) {
+        continue;
+      }
+      const { prices } = entry;
+      const names = [entry.model, ...entry.aliases, ...entry.snapshots];
+      console.log(
+        [
+          entry.provider,
+          names.join(","),
+          `input=${formatUsd(prices.inputPrice)}`,
+          `output=${formatUsd(prices.outputPrice)}`,
+          `cache-read=${formatUsd(prices.cacheReadPrice)}`,
+          `cache-write=${formatUsd(prices.cacheWritePrice)}`,
+          `cache-write-1h=${formatUsd(prices.cacheWrite1hPrice)}`,
+          `checked ${entry.pricesCheckedOn} against ${entry.source}`,
+        ].join("\t"),
+      );
+    }
+  });
 
 program
   .command("migrate")

@@ -8,7 +8,10 @@ export type AuthenticatedRequest = FastifyRequest & {
   principal: ClientPrincipal;
 };
 
-/** Authenticates `/v1` calls by the client token in `Authorization: Bearer`. */
+/**
+ * Authenticates `/v1` calls by the client token in `Authorization: Bearer`, or in `x-api-key` as Anthropic's
+ * clients send it.
+ */
 @Injectable()
 export class ClientTokenGuard implements CanActivate {
   constructor(private readonly authenticator: TokenAuthenticator) {}
@@ -26,7 +29,8 @@ export class ClientTokenGuard implements CanActivate {
 function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (!header) {
-    return undefined;
+    const apiKey = request.headers["x-api-key"];
+    return Array.isArray(apiKey) ? apiKey[0] : apiKey;
   }
 
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

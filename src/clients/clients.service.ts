@@ -2,6 +2,7 @@ import { Inject, Injectable } from "@nestjs/common";
 import { EntityManager } from "@mikro-orm/core";
 
 import { AuditActor } from "../audit/audit";
+import { formatUsd } from "../billing/money";
 import { AuditService } from "../audit/audit.service";
 import {
   clientTokenDisplayPrefix,
@@ -24,8 +25,19 @@ export class ClientNameTaken extends Error {
   }
 }
 
+/** A client's limits; null leaves that limit off. Admission enforces them in the accounting transaction. */
+export interface ClientLimits {
+  requestsPerMinute: number | null;
+  tokensPerMinute: number | null;
+  maxConcurrentRequests: number | null;
+  /** Nano-dollars per calendar day in `limits.timeZone`. */
+  dailyBudget: bigint | null;
+  /** Nano-dollars per calendar month in `limits.timeZone`. */
+  monthlyBudget: bigint | null;
+}
+
 /** Fields of a client that an update may change; absent fields stay as they are. */
-export interface ClientUpdate {
+export interface ClientUpdate extends Partial<ClientLimits> {
   name?: string;
   allowedModels?: string[] | null;
   status?: ClientStatus;
@@ -54,20 +66,25 @@ export class ClientsService {
     private readonly audit: AuditService,
   ) {}
 
-  /** Creates a client; the name must be unused. With an actor, the audit entry is written in the same transaction. */
+  /**
+   * Creates a client; the name must be unused. Limits left out are off. With an actor, the audit entry is written
+   * in the same transaction.
+   */
   async create(
     name: string,
     allowedModels: string[] | null = null,
     actor?: AuditActor,
+    limits: Partial<ClientLimits> = {},
   ): Promise<Client> {
     checkName(name, "client");
+    checkLimits(limits);
     const em = this.em.fork();
     if (await em.count(Client, { name })) {
       throw new ClientNameTaken(name);
     }
 
     return em.transactional(async (tx) => {
-      const client = tx.create(Client, { name, allowedModels });
+      const client = tx.create(Client, { name, allowedModels, ...limits });
       await tx.flush();
       if (actor) {
         this.audit.record(tx, actor, {
@@ -91,7 +108,10 @@ export class ClientsService {
     return client;
   }
 
-  /** Changes a client's name, allowed models or status, and records the change. */
+  /**
+   * Changes a client's name, allowed models, status or limits, and records the change. A changed limit applies
+   * to the next admission; requests already admitted keep their holds.
+   */
   async update(
     clientId: number,
     changes: ClientUpdate,
@@ -100,6 +120,7 @@ export class ClientsService {
     if (changes.name !== undefined) {
       checkName(changes.name, "client");
     }
+    checkLimits(changes);
 
     return this.em.fork().transactional(async (tx) => {
       const client = await tx.findOne(Client, clientId);
@@ -115,7 +136,15 @@ export class ClientsService {
       }
 
       const before = clientAuditView(client);
-      tx.assign(client, changes);
+      // The ORM's assign() checks bigint money fields against their text column type, so budgets are set directly.
+      const { dailyBudget, monthlyBudget, ...others } = changes;
+      tx.assign(client, others);
+      if (dailyBudget !== undefined) {
+        client.dailyBudget = dailyBudget;
+      }
+      if (monthlyBudget !== undefined) {
+        client.monthlyBudget = monthlyBudget;
+      }
       this.audit.record(tx, actor, {
         action: "client.update",
         entityType: "client",
@@ -337,13 +366,54 @@ export class TokenRevoked extends Error {
   }
 }
 
-/** Builds the audit snapshot of a client. */
+/** Raised when a limit is not a whole number, or is negative. */
+export class InvalidClientLimit extends Error {}
+
+/** Largest count limit: the columns are 32-bit integers. */
+const MAX_COUNT_LIMIT = 2_147_483_647;
+
+/** Rejects counts that are not whole numbers from 0 to 2^31 - 1, and negative budgets; null (no limit) passes. */
+function checkLimits(limits: Partial<ClientLimits>): void {
+  for (const key of [
+    "requestsPerMinute",
+    "tokensPerMinute",
+    "maxConcurrentRequests",
+  ] as const) {
+    const value = limits[key];
+    if (
+      value !== undefined &&
+      value !== null &&
+      (!Number.isSafeInteger(value) || value < 0 || value > MAX_COUNT_LIMIT)
+    ) {
+      throw new InvalidClientLimit(
+        `${key} must be a whole number from 0 to ${MAX_COUNT_LIMIT}, or null for no limit; got ${value}`,
+      );
+    }
+  }
+  for (const key of ["dailyBudget", "monthlyBudget"] as const) {
+    const value = limits[key];
+    if (value !== undefined && value !== null && value < 0n) {
+      throw new InvalidClientLimit(
+        `${key} must not be negative; got ${formatUsd(value)} USD`,
+      );
+    }
+  }
+}
+
+/** Builds the audit snapshot of a client; budgets as decimal USD strings. */
 export function clientAuditView(client: Client): Record<string, unknown> {
   return {
     id: client.id,
     name: client.name,
     status: client.status,
     allowedModels: client.allowedModels,
+    requestsPerMinute: client.requestsPerMinute,
+    tokensPerMinute: client.tokensPerMinute,
+    maxConcurrentRequests: client.maxConcurrentRequests,
+    dailyBudget:
+      client.dailyBudget === null ? null : formatUsd(client.dailyBudget),
+    monthlyBudget:
+      client.monthlyBudget === null ? null : formatUsd(client.monthlyBudget),
   };
 }
 

@@ -62,7 +62,7 @@ export class TokenAuthenticator {
   ): Promise<ClientPrincipal> {
     if (!token) {
       throw unauthorized(
-        "Missing client token. Send it as 'Authorization: Bearer lpx_...'.",
+        "Missing client token. Send it as 'Authorization: Bearer lpx_...' or 'x-api-key: lpx_...'.",
         "missing_api_key",
       );
     }

@@ -7,7 +7,7 @@ import {
 } from "@nestjs/common";
 import { FastifyReply, FastifyRequest } from "fastify";
 
-import { ProxyError } from "./proxy-error";
+import { errorDialect, ProxyError } from "./proxy-error";
 
 interface FastifyLikeError {
   statusCode?: number;
@@ -16,8 +16,8 @@ interface FastifyLikeError {
 }
 
 /**
- * Turns every error into a response: the `{"error": {...}}` format on `/v1` and `/api` routes, Nest's
- * elsewhere. A 500 never shows internals, only the request id to quote when reporting it.
+ * Turns every error into a response: Anthropic's format on `/v1/messages`, OpenAI's `{"error": {...}}` on the
+ * other `/v1` and `/api` routes, Nest's elsewhere. A 500 never shows internals, only the request id to quote when reporting it.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -34,10 +34,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return;
     }
 
+    const dialect = errorDialect(request.url);
     const body =
-      request.url.startsWith("/v1/") || request.url.startsWith("/api/")
-        ? error.toBody()
-        : nestBody(error, request.id);
+      dialect === "anthropic"
+        ? error.toAnthropicBody()
+        : dialect === "openai"
+          ? error.toBody()
+          : nestBody(error, request.id);
     void reply
       .status(error.status)
       .headers({ ...error.headers, "x-request-id": request.id })

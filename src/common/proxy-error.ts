@@ -56,6 +56,47 @@ export class ProxyError extends Error {
       },
     };
   }
+
+  /** The same error in Anthropic's format, for clients of `/v1/messages`. */
+  toAnthropicBody() {
+    return {
+      type: "error",
+      error: { type: anthropicErrorType(this.status), message: this.message },
+    };
+  }
+}
+
+/** Anthropic's error type for an HTTP status, as its API documents them; other 4xx are `invalid_request_error`. */
+export function anthropicErrorType(status: number): string {
+  switch (status) {
+    case 401:
+      return "authentication_error";
+    case 402:
+      return "billing_error";
+    case 403:
+      return "permission_error";
+    case 404:
+      return "not_found_error";
+    case 413:
+      return "request_too_large";
+    case 429:
+      return "rate_limit_error";
+    case 504:
+      return "timeout_error";
+    case 529:
+    case 503:
+      return "overloaded_error";
+    default:
+      return status >= 500 ? "api_error" : "invalid_request_error";
+  }
+}
+
+/** Which error format a path's callers expect: Anthropic's on the Messages API, OpenAI's on the other proxy routes. */
+export function errorDialect(url: string): "anthropic" | "openai" | "nest" {
+  if (url.startsWith("/v1/messages")) {
+    return "anthropic";
+  }
+  return url.startsWith("/v1/") || url.startsWith("/api/") ? "openai" : "nest";
 }
 
 export const invalidRequest = (

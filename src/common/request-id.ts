@@ -1,8 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { IncomingMessage } from "node:http";
 
-/** Accepted caller-chosen request ids: 1 to 128 characters that are safe in a file name and a log line. */
-const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/**
+ * Accepted caller-chosen request ids: 1 to 120 characters that are safe in a file name and a log line. The stored
+ * column holds 128, which leaves room for the `~N` suffix of failover attempts.
+ */
+const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$/;
 
 export const REQUEST_ID_HEADER = "x-request-id";
 

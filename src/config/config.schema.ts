@@ -3,6 +3,8 @@ import { isIP } from "node:net";
 import { validateCronExpression } from "cron";
 import { z } from "zod";
 
+import { isKnownTimeZone } from "../limits/periods";
+
 /** A whole number from YAML, or from an environment string of digits only ("0x10", "1e3" and "" are invalid). */
 const wholeNumber = z
   .union([
@@ -212,6 +214,24 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    routing: z
+      .object({
+        /** Most provider attempts for one client request, the first included; 1 turns failover off. */
+        maxAttempts: count.pipe(z.number().max(10)).default(3),
+        /** First retry delay on the same provider, doubled each time and jittered, in milliseconds. */
+        backoffBaseMs: count.default(100),
+        backoffMaxMs: count.default(2_000),
+        /** A provider's Retry-After longer than this is not waited for: the provider is rested instead, in milliseconds. */
+        maxRetryAfterMs: count.default(10_000),
+        /** Whole call, body included, unless the provider sets its own, in milliseconds. */
+        totalTimeoutMs: count.default(600_000),
+        /** Consecutive failures that open a provider's circuit; 0 turns the breaker off. */
+        breakerFailureThreshold: wholeNumber.default(5),
+        /** How long an open circuit rests its provider before one probe request is let through, in milliseconds. */
+        breakerCooldownMs: count.default(30_000),
+      })
+      .strict()
+      .prefault({}),
     billing: z
       .object({
         /** A pending credit reservation older than this is voided by the sweeper, in milliseconds. */
@@ -224,6 +244,20 @@ export const configSchema = z
         spoolDir: z.string().min(1).default("data/spool"),
         /** How often spooled records are retried, in milliseconds. */
         spoolRetryMs: count.default(5_000),
+      })
+      .strict()
+      .prefault({}),
+    limits: z
+      .object({
+        /** IANA time zone whose calendar days and months the client budgets reset on, such as `Europe/Berlin`. */
+        timeZone: z
+          .string()
+          .min(1)
+          .default("UTC")
+          .refine(isKnownTimeZone, {
+            error: (issue) =>
+              `unknown time zone '${String(issue.input)}'; use an IANA name such as UTC or Europe/Berlin`,
+          }),
       })
       .strict()
       .prefault({}),

@@ -20,6 +20,7 @@ const ENV_OVERRIDES: Record<string, string> = {
   SQLITE_SYNCHRONOUS: "database.synchronous",
   SECRETS_FILE: "secrets.file",
   SPOOL_DIR: "billing.spoolDir",
+  LIMITS_TIME_ZONE: "limits.timeZone",
   LOG_LEVEL: "logging.level",
   LLM_PROXY_ADMIN_USERNAME: "auth.initialAdmin.username",
   LLM_PROXY_ADMIN_PASSWORD: "auth.initialAdmin.password",

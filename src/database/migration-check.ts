@@ -10,7 +10,7 @@ import { EntityManager } from "@mikro-orm/knex";
 import { Client } from "pg";
 
 import { loadConfig } from "../config/load-config";
-import { runMigrations } from "./migration-runner";
+import { runMigrations, withoutSqliteForeignKeys } from "./migration-runner";
 import { buildOrmOptions } from "./orm-options";
 
 /** Tables the migration machinery owns, which no entity declares. */
@@ -69,7 +69,11 @@ async function check(target: Target): Promise<string[]> {
   await runMigrations(fromMigrations, { backup: false });
   const migrated = await target.describe(fromMigrations);
 
-  await fromMigrations.getMigrator().down({ to: 0 });
+  await withoutSqliteForeignKeys(
+    fromMigrations,
+    fromMigrations.em.fork() as EntityManager,
+    () => fromMigrations.getMigrator().down({ to: 0 }),
+  );
   const leftBehind = (await target.describe(fromMigrations)).filter(
     (entry) => entry.kind === "table",
   );
@@ -96,7 +100,12 @@ function compare(
   generated: SchemaObject[],
 ): string[] {
   const key = (entry: SchemaObject) => `${entry.kind} ${entry.name}`;
-  const normalize = (text: string) => text.replace(/\s+/g, " ").trim();
+  // SQLite writes a renamed table's name in double quotes; the name itself is what matters.
+  const normalize = (text: string) =>
+    text
+      .replace(/^CREATE TABLE "([^"]+)"/i, "CREATE TABLE `$1`")
+      .replace(/\s+/g, " ")
+      .trim();
   const remaining = new Map(migrated.map((entry) => [key(entry), entry]));
   const problems: string[] = [];
 

@@ -57,7 +57,11 @@ export async function runMigrations(
     }
 
     const applied: string[] = [];
-    for (const migration of pending.length > 0 ? await migrator.up() : []) {
+    const ran =
+      pending.length > 0
+        ? await withoutSqliteForeignKeys(orm, em, () => migrator.up())
+        : [];
+    for (const migration of ran) {
       await recordChecksum(orm, em, known, migration.name);
       applied.push(migration.name);
     }
@@ -69,6 +73,38 @@ export async function runMigrations(
 
     return applied;
   });
+}
+
+/**
+ * Runs migrations with SQLite's foreign key enforcement off, as SQLite's procedure for rebuilding a table
+ * requires (a dropped parent would otherwise cascade or fail), then refuses the result if any reference is
+ * broken. PostgreSQL runs `work` as it is.
+ */
+export async function withoutSqliteForeignKeys<T>(
+  orm: MikroORM,
+  em: EntityManager,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (!isSqlite(orm)) {
+    return work();
+  }
+
+  const connection = em.getConnection();
+  await connection.execute("pragma foreign_keys = off");
+  try {
+    const result = await work();
+    const broken = await connection.execute<unknown[]>(
+      "pragma foreign_key_check",
+    );
+    if (broken.length > 0) {
+      throw new SchemaMismatchError(
+        `Migrations left ${broken.length} broken foreign key references: ${JSON.stringify(broken.slice(0, 5))}`,
+      );
+    }
+    return result;
+  } finally {
+    await connection.execute("pragma foreign_keys = on");
+  }
 }
 
 async function verifyApplied(

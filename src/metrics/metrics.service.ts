@@ -85,6 +85,20 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly retries = new Counter({
+    name: "llmp_upstream_retries_total",
+    help: "Provider attempts after a failed one, by the provider that failed and the reason (status or error class)",
+    labelNames: ["provider", "reason"],
+    registers: [this.registry],
+  });
+
+  private readonly circuitOpened = new Counter({
+    name: "llmp_circuit_opened_total",
+    help: "Times a provider's circuit opened and the provider was rested",
+    labelNames: ["provider"],
+    registers: [this.registry],
+  });
+
   constructor(private readonly orm: MikroORM) {
     collectDefaultMetrics({ register: this.registry, prefix: "llmp_" });
 
@@ -131,6 +145,15 @@ export class MetricsService {
     if (record.ttftMs !== null) {
       this.firstToken.observe(labels, record.ttftMs / 1000);
     }
+  }
+
+  /** Counts a retry after `provider` failed for `reason`. */
+  observeRetry(provider: string, reason: string): void {
+    this.retries.inc({ provider, reason });
+  }
+
+  observeCircuitOpened(provider: string): void {
+    this.circuitOpened.inc({ provider });
   }
 
   observeShortfall(amount: bigint): void {

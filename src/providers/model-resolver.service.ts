@@ -25,14 +25,26 @@ export interface ResolvedModel {
   prices: ModelPrices;
   contextWindow: number | null;
   maxOutputTokens: number | null;
+  /** Routing order among the providers serving this public name: lower first. */
+  priority: number;
+  /** Share of traffic among routes of equal priority. */
+  weight: number;
   provider: {
     id: number;
     name: string;
     kind: ProviderKind;
     baseUrl: string;
+    /** Azure's `api-version`; null for other kinds. */
+    apiVersion: string | null;
     prepaid: boolean;
     supportsStreamOptions: boolean;
     apiKey: string;
+    /** The provider's own timeouts in milliseconds; null takes the configured default. */
+    timeouts: {
+      connectMs: number | null;
+      firstTokenMs: number | null;
+      totalMs: number | null;
+    };
   };
 }
 
@@ -48,12 +60,18 @@ interface ModelRow {
   reasoning_price: string | null;
   context_window: number | null;
   max_output_tokens: number | null;
+  priority: number;
+  weight: number;
   provider_id: number;
   provider_name: string;
   kind: ProviderKind;
   base_url: string;
   billing_mode: BillingMode;
   supports_stream_options: number | boolean;
+  api_version: string | null;
+  connect_timeout_ms: number | null;
+  first_token_timeout_ms: number | null;
+  total_timeout_ms: number | null;
   api_key_ciphertext: Buffer | null;
   api_key_nonce: Buffer | null;
   api_key_key_id: string | null;
@@ -64,8 +82,9 @@ const SELECT_MODELS = `
     cast(m.input_price as text) as input_price, cast(m.output_price as text) as output_price,
     cast(m.cache_read_price as text) as cache_read_price, cast(m.cache_write_price as text) as cache_write_price,
     cast(m.cache_write_1h_price as text) as cache_write_1h_price, cast(m.reasoning_price as text) as reasoning_price,
-    m.context_window, m.max_output_tokens,
+    m.context_window, m.max_output_tokens, m.priority, m.weight,
     p.id as provider_id, p.name as provider_name, p.kind, p.base_url, p.billing_mode, p.supports_stream_options,
+    p.api_version, p.connect_timeout_ms, p.first_token_timeout_ms, p.total_timeout_ms,
     p.api_key_ciphertext, p.api_key_nonce, p.api_key_key_id
   from model_configs m join providers p on p.id = m.provider_id
   where m.enabled = ? and p.enabled = ?`;
@@ -77,7 +96,7 @@ const SELECT_MODELS = `
  */
 @Injectable()
 export class ModelResolver {
-  private readonly resolved: TtlCache<string, ResolvedModel>;
+  private readonly resolved: TtlCache<string, ResolvedModel[]>;
 
   constructor(
     private readonly db: WriteTransactionRunner,
@@ -89,24 +108,31 @@ export class ModelResolver {
     clearOnEntityChange(orm, [Provider, ModelConfig], this.resolved);
   }
 
-  /** Returns the enabled model of this name, or null. When several providers serve it, the oldest wins. */
-  async resolve(publicName: string): Promise<ResolvedModel | null> {
+  /**
+   * Returns every enabled route for this public name, one per provider serving it, ordered by priority and then
+   * by age. An empty list means no provider serves the name.
+   */
+  async resolveRoutes(publicName: string): Promise<ResolvedModel[]> {
     const cached = this.resolved.get(publicName);
     if (cached) {
       return cached;
     }
 
     const rows = await this.db.read<ModelRow>(
-      `${SELECT_MODELS} and m.public_name = ? order by m.id limit 1`,
+      `${SELECT_MODELS} and m.public_name = ? order by m.priority, m.id limit 32`,
       [true, true, publicName],
     );
-    if (rows.length === 0) {
-      return null;
+    const routes = await Promise.all(rows.map((row) => this.toResolved(row)));
+    if (routes.length > 0) {
+      this.resolved.set(publicName, routes);
     }
+    return routes;
+  }
 
-    const model = await this.toResolved(rows[0]);
-    this.resolved.set(publicName, model);
-    return model;
+  /** Returns the first route of this name, or null. */
+  async resolve(publicName: string): Promise<ResolvedModel | null> {
+    const routes = await this.resolveRoutes(publicName);
+    return routes[0] ?? null;
   }
 
   /** Public names of every enabled model, each once. */
@@ -138,6 +164,8 @@ export class ModelResolver {
       upstreamName: row.upstream_name,
       contextWindow: row.context_window,
       maxOutputTokens: row.max_output_tokens,
+      priority: row.priority,
+      weight: row.weight,
       prices: {
         inputPrice: BigInt(row.input_price),
         outputPrice: BigInt(row.output_price),
@@ -152,6 +180,7 @@ export class ModelResolver {
         name: row.provider_name,
         kind: row.kind,
         baseUrl: row.base_url,
+        apiVersion: row.api_version,
         prepaid: row.billing_mode === BillingMode.Prepaid,
         supportsStreamOptions: Boolean(row.supports_stream_options),
         apiKey: await this.providers.openApiKey({
@@ -160,6 +189,11 @@ export class ModelResolver {
           apiKeyNonce: row.api_key_nonce,
           apiKeyKeyId: row.api_key_key_id,
         }),
+        timeouts: {
+          connectMs: row.connect_timeout_ms,
+          firstTokenMs: row.first_token_timeout_ms,
+          totalMs: row.total_timeout_ms,
+        },
       },
     };
   }

@@ -5,6 +5,11 @@ import { AuditActor } from "../audit/audit";
 import { AuditService } from "../audit/audit.service";
 import { BalanceTransactionKind } from "../billing/entities/balance-transaction.entity";
 import { formatUsd, MAX_NANOS, Nanos } from "../billing/money";
+import { BUNDLED_PRICE_CATALOG } from "../billing/price-catalog/bundled-catalog";
+import {
+  CatalogPriceSource,
+  fillModelPrices,
+} from "../billing/price-catalog/price-fill";
 import { checkName } from "../common/names";
 import { EntityNotFound } from "../common/not-found";
 import { KeyRingService } from "../crypto/key-ring.service";
@@ -16,33 +21,56 @@ import {
   ProviderKind,
 } from "./entities/provider.entity";
 
-export interface ProviderCreate {
+/** Connection settings of a provider. A null timeout takes the configured default. */
+export interface ProviderConnection {
+  /** Absent on create: the kind's default from {@link DEFAULT_BASE_URLS}, which Azure does not have. */
+  baseUrl?: string;
+  /** Azure's `api-version`; required for Azure, rejected for other kinds. */
+  apiVersion?: string | null;
+  connectTimeoutMs?: number | null;
+  firstTokenTimeoutMs?: number | null;
+  totalTimeoutMs?: number | null;
+}
+
+export interface ProviderCreate extends ProviderConnection {
   name: string;
   kind: ProviderKind;
-  baseUrl: string;
   apiKey: string;
   billingMode: BillingMode;
   supportsStreamOptions?: boolean;
 }
 
+/**
+ * A new model config, with prices in nano-dollars per million tokens. A price or limit left out is taken from the
+ * price catalog entry of the upstream name. Without an entry, the input and output prices are required.
+ */
 export interface ModelCreate {
   providerId: number;
   publicName: string;
   upstreamName?: string;
-  inputPrice: Nanos;
-  outputPrice: Nanos;
+  inputPrice?: Nanos;
+  outputPrice?: Nanos;
   cacheReadPrice?: Nanos;
   cacheWritePrice?: Nanos;
   cacheWrite1hPrice?: Nanos;
   reasoningPrice?: Nanos | null;
   contextWindow?: number | null;
   maxOutputTokens?: number | null;
+  /** Routing order among providers of the same public name; lower is tried first. Default 0. */
+  priority?: number;
+  /** Share of traffic among routes of equal priority, at least 1. Default 1. */
+  weight?: number;
+}
+
+/** A created model config and the catalog values it took, if any. */
+export interface ModelCreated {
+  model: ModelConfig;
+  priceSource: CatalogPriceSource | null;
 }
 
 /** Provider settings an update may change; absent fields stay as they are. */
-export interface ProviderUpdate {
+export interface ProviderUpdate extends ProviderConnection {
   name?: string;
-  baseUrl?: string;
   billingMode?: BillingMode;
   supportsStreamOptions?: boolean;
   enabled?: boolean;
@@ -114,6 +142,169 @@ export function checkBaseUrl(value: string): string {
   return url.toString().replace(/\/+$/, "");
 }
 
+/** Base URLs used when a provider is created without one. Azure has none: each resource has its own host. */
+export const DEFAULT_BASE_URLS: Readonly<
+  Partial<Record<ProviderKind, string>>
+> = {
+  [ProviderKind.OpenAi]: "https://api.openai.com/v1",
+  [ProviderKind.Anthropic]: "https://api.anthropic.com/v1",
+  [ProviderKind.Gemini]:
+    "https://generativelanguage.googleapis.com/v1beta/openai",
+};
+
+/** Maximum per-provider timeout: one hour, in milliseconds. */
+export const MAX_PROVIDER_TIMEOUT_MS = 3_600_000;
+
+/** Azure's dated API versions, such as 2024-10-21 or 2025-04-01-preview. */
+const AZURE_API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
+const AZURE_HOST = /^[a-z0-9][a-z0-9-]{0,62}\.openai\.azure\.com$/;
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/** A provider's connection settings after {@link checkProviderConnection}. */
+export type CheckedProviderConnection = Required<{
+  [Field in keyof ProviderConnection]: Exclude<
+    ProviderConnection[Field],
+    undefined
+  >;
+}>;
+
+/**
+ * Checks how the proxy reaches a provider of `kind` and fills the default base URL. Azure needs an `api-version`
+ * and the resource root `https://NAME.openai.azure.com` (the proxy adds `/openai/deployments/...`); a loopback
+ * base URL is also accepted for local stand-ins. Timeouts are whole milliseconds from 1 to one hour, and neither
+ * the connect nor the first-token timeout may exceed the total timeout.
+ */
+export function checkProviderConnection(
+  kind: ProviderKind,
+  settings: ProviderConnection,
+): CheckedProviderConnection {
+  const given = settings.baseUrl ?? DEFAULT_BASE_URLS[kind];
+  if (given === undefined) {
+    throw new ProviderInputRejected(
+      `A ${kind} provider needs a base URL, e.g. https://NAME.openai.azure.com`,
+    );
+  }
+  const baseUrl = checkBaseUrl(given);
+  const apiVersion = settings.apiVersion ?? null;
+  if (kind === ProviderKind.Azure) {
+    checkAzure(baseUrl, apiVersion);
+  } else if (apiVersion !== null) {
+    throw new ProviderInputRejected(
+      `apiVersion applies to Azure providers only, not to ${kind}`,
+    );
+  }
+
+  const timeouts = {
+    connectTimeoutMs: settings.connectTimeoutMs ?? null,
+    firstTokenTimeoutMs: settings.firstTokenTimeoutMs ?? null,
+    totalTimeoutMs: settings.totalTimeoutMs ?? null,
+  };
+  checkTimeouts(timeouts);
+
+  return { baseUrl, apiVersion, ...timeouts };
+}
+
+/**
+ * Checks an Azure provider: the dated API takes the resource root and an api-version; the v1 API takes the
+ * resource root followed by `/openai/v1` and no api-version. Loopback hosts are accepted for local stand-ins.
+ */
+function checkAzure(baseUrl: string, apiVersion: string | null): void {
+  const url = new URL(baseUrl);
+  const v1 = /^\/openai\/v1\/?$/.test(url.pathname);
+
+  if (apiVersion === null && !v1) {
+    throw new ProviderInputRejected(
+      `An Azure provider needs apiVersion as a dated version such as 2024-10-21, or a base URL ending in /openai/v1 for Azure's v1 API; ${baseUrl} has neither`,
+    );
+  }
+  if (apiVersion !== null && (v1 || !AZURE_API_VERSION.test(apiVersion))) {
+    throw new ProviderInputRejected(
+      v1
+        ? "Azure's v1 API (a base URL ending in /openai/v1) takes no apiVersion"
+        : `An Azure apiVersion is a dated version such as 2024-10-21, not ${apiVersion}`,
+    );
+  }
+
+  if (LOOPBACK_HOSTS.has(url.hostname)) {
+    return;
+  }
+  if (
+    url.protocol !== "https:" ||
+    !AZURE_HOST.test(url.hostname) ||
+    url.port !== "" ||
+    (url.pathname !== "/" && !v1)
+  ) {
+    throw new ProviderInputRejected(
+      `An Azure base URL is the resource root, e.g. https://NAME.openai.azure.com, or that root followed by /openai/v1, not ${baseUrl}`,
+    );
+  }
+}
+
+function checkTimeouts(timeouts: {
+  connectTimeoutMs: number | null;
+  firstTokenTimeoutMs: number | null;
+  totalTimeoutMs: number | null;
+}): void {
+  for (const [field, value] of Object.entries(timeouts)) {
+    if (
+      value !== null &&
+      (!Number.isSafeInteger(value) ||
+        value < 1 ||
+        value > MAX_PROVIDER_TIMEOUT_MS)
+    ) {
+      throw new ProviderInputRejected(
+        `${field} must be a whole number of milliseconds from 1 to ${MAX_PROVIDER_TIMEOUT_MS}, or null for the default`,
+      );
+    }
+  }
+
+  const total = timeouts.totalTimeoutMs;
+  for (const field of ["connectTimeoutMs", "firstTokenTimeoutMs"] as const) {
+    const value = timeouts[field];
+    if (total !== null && value !== null && value > total) {
+      throw new ProviderInputRejected(
+        `${field} (${value}) must not exceed totalTimeoutMs (${total})`,
+      );
+    }
+  }
+}
+
+/** Returns the change when one is given (null included), else the current value. */
+function pick<T>(change: T | undefined, current: T): T {
+  return change === undefined ? current : change;
+}
+
+/** Maximum routing priority; lower numbers are tried first. */
+export const MAX_MODEL_PRIORITY = 1_000_000;
+/** Maximum routing weight. */
+export const MAX_MODEL_WEIGHT = 1_000_000;
+
+/** Rejects a routing priority or weight out of range: priority 0 to 1,000,000, weight 1 to 1,000,000. */
+export function checkRouting(routing: {
+  priority?: number;
+  weight?: number;
+}): void {
+  const { priority, weight } = routing;
+  if (
+    priority !== undefined &&
+    (!Number.isSafeInteger(priority) ||
+      priority < 0 ||
+      priority > MAX_MODEL_PRIORITY)
+  ) {
+    throw new ProviderInputRejected(
+      `priority must be a whole number from 0 to ${MAX_MODEL_PRIORITY}`,
+    );
+  }
+  if (
+    weight !== undefined &&
+    (!Number.isSafeInteger(weight) || weight < 1 || weight > MAX_MODEL_WEIGHT)
+  ) {
+    throw new ProviderInputRejected(
+      `weight must be a whole number from 1 to ${MAX_MODEL_WEIGHT}`,
+    );
+  }
+}
+
 /**
  * Highest price per million tokens: 100,000 USD, in nano-dollars. With token counts below 2^31 per kind, five
  * kinds at this price cost under 1.1 × 10^18 nano-dollars, so one request's cost always fits a signed 64-bit
@@ -182,10 +373,13 @@ export class ProvidersService {
     private readonly audit: AuditService,
   ) {}
 
-  /** Creates a provider and seals its key; the name must be unused and the base URL a plain http(s) URL. */
+  /**
+   * Creates a provider and seals its key. The name must be unused and the connection settings pass
+   * {@link checkProviderConnection}.
+   */
   async create(input: ProviderCreate, actor?: AuditActor): Promise<Provider> {
     checkName(input.name, "provider");
-    const baseUrl = checkBaseUrl(input.baseUrl);
+    const connection = checkProviderConnection(input.kind, input);
     const em = this.em.fork();
     if (await em.count(Provider, { name: input.name })) {
       throw new ProviderNameTaken(
@@ -197,7 +391,7 @@ export class ProvidersService {
       const provider = tx.create(Provider, {
         name: input.name,
         kind: input.kind,
-        baseUrl,
+        ...connection,
         billingMode: input.billingMode,
         supportsStreamOptions: input.supportsStreamOptions ?? true,
       });
@@ -240,12 +434,23 @@ export class ProvidersService {
     if (changes.name !== undefined) {
       checkName(changes.name, "provider");
     }
-    const baseUrl =
-      changes.baseUrl === undefined ? undefined : checkBaseUrl(changes.baseUrl);
 
     return this.em.fork().transactional(async (tx) => {
       const provider = await this.findProvider(tx, providerId);
       await this.checkRename(tx, provider, changes.name);
+      const connection = checkProviderConnection(provider.kind, {
+        baseUrl: changes.baseUrl ?? provider.baseUrl,
+        apiVersion: pick(changes.apiVersion, provider.apiVersion),
+        connectTimeoutMs: pick(
+          changes.connectTimeoutMs,
+          provider.connectTimeoutMs,
+        ),
+        firstTokenTimeoutMs: pick(
+          changes.firstTokenTimeoutMs,
+          provider.firstTokenTimeoutMs,
+        ),
+        totalTimeoutMs: pick(changes.totalTimeoutMs, provider.totalTimeoutMs),
+      });
       const mode: BillingMode = provider.billingMode;
       if (
         changes.billingMode !== undefined &&
@@ -258,7 +463,7 @@ export class ProvidersService {
       }
 
       const before = providerAuditView(provider);
-      tx.assign(provider, { ...changes, ...(baseUrl ? { baseUrl } : {}) });
+      tx.assign(provider, { ...changes, ...connection });
       this.audit.record(tx, actor, {
         action: "provider.update",
         entityType: "provider",
@@ -331,27 +536,52 @@ export class ProvidersService {
     return this.em.fork().find(Provider, {}, { orderBy: { id: "asc" } });
   }
 
-  /** Lists model configs, of one provider or of all. */
-  async listModels(providerId?: number): Promise<ModelConfig[]> {
-    const where: FilterQuery<ModelConfig> =
-      providerId === undefined ? {} : { provider: providerId };
-    return this.em.fork().find(ModelConfig, where, { orderBy: { id: "asc" } });
+  /**
+   * Lists model configs with their providers, of one provider or of all, and optionally only those serving one
+   * public name (its routes).
+   */
+  async listModels(
+    providerId?: number,
+    publicName?: string,
+  ): Promise<ModelConfig[]> {
+    const where: FilterQuery<ModelConfig> = {
+      ...(providerId === undefined ? {} : { provider: providerId }),
+      ...(publicName === undefined ? {} : { publicName }),
+    };
+    return this.em.fork().find(ModelConfig, where, {
+      orderBy: { id: "asc" },
+      populate: ["provider"],
+    });
   }
 
   /** Returns a model config by id; throws {@link EntityNotFound} when there is none. */
   async getModel(modelId: number): Promise<ModelConfig> {
-    const model = await this.em.fork().findOne(ModelConfig, modelId);
+    const model = await this.em
+      .fork()
+      .findOne(ModelConfig, modelId, { populate: ["provider"] });
     if (!model) {
       throw new EntityNotFound("model", modelId);
     }
     return model;
   }
 
-  /** Adds a model to a provider; its public name must be unused on that provider. */
+  /** Adds a model to a provider; like {@link addModelWithSource}, returning only the model config. */
   async addModel(input: ModelCreate, actor?: AuditActor): Promise<ModelConfig> {
+    return (await this.addModelWithSource(input, actor)).model;
+  }
+
+  /**
+   * Adds a model to a provider; its public name must be unused on that provider. Prices and limits left out are
+   * taken from the price catalog entry of the upstream name for the provider's kind, and the result lists them.
+   */
+  async addModelWithSource(
+    input: ModelCreate,
+    actor?: AuditActor,
+  ): Promise<ModelCreated> {
     checkPrices(input);
+    checkRouting(input);
     return this.em.fork().transactional(async (tx) => {
-      await this.findProvider(tx, input.providerId);
+      const provider = await this.findProvider(tx, input.providerId);
       if (
         await tx.count(ModelConfig, {
           provider: input.providerId,
@@ -363,18 +593,18 @@ export class ProvidersService {
         );
       }
 
-      const model = this.createModel(tx, input);
+      const { model, priceSource } = this.createModel(tx, provider, input);
       await tx.flush();
       if (actor) {
         this.audit.record(tx, actor, {
           action: "model.create",
           entityType: "model",
           entityId: model.id,
-          after: modelAuditView(model),
+          after: { ...modelAuditView(model), priceSource },
         });
       }
 
-      return model;
+      return { model, priceSource };
     });
   }
 
@@ -385,8 +615,11 @@ export class ProvidersService {
     actor: AuditActor,
   ): Promise<ModelConfig> {
     checkPrices(changes);
+    checkRouting(changes);
     return this.em.fork().transactional(async (tx) => {
-      const model = await tx.findOne(ModelConfig, modelId);
+      const model = await tx.findOne(ModelConfig, modelId, {
+        populate: ["provider"],
+      });
       if (!model) {
         throw new EntityNotFound("model", modelId);
       }
@@ -405,20 +638,34 @@ export class ProvidersService {
     });
   }
 
-  private createModel(em: EntityManager, input: ModelCreate): ModelConfig {
-    return em.create(ModelConfig, {
-      provider: em.getReference(Provider, input.providerId),
+  private createModel(
+    em: EntityManager,
+    provider: Provider,
+    input: ModelCreate,
+  ): ModelCreated {
+    const upstreamName = input.upstreamName ?? input.publicName;
+    // NOTE: Azure providers get no catalog prices, because the upstream name is a deployment name and Azure's
+    // prices vary by region and deployment type.
+    const fill = fillModelPrices(
+      input,
+      BUNDLED_PRICE_CATALOG.find(provider.kind, upstreamName),
+    );
+    if (!fill.ok) {
+      throw new ProviderInputRejected(
+        `${fill.missing.join(" and ")} ${fill.missing.length > 1 ? "are" : "is"} required: the price catalog ` +
+          `has no ${provider.kind} model named '${upstreamName}'. Give the prices in USD per million tokens.`,
+      );
+    }
+
+    const model = em.create(ModelConfig, {
+      provider,
       publicName: input.publicName,
-      upstreamName: input.upstreamName ?? input.publicName,
-      inputPrice: input.inputPrice,
-      outputPrice: input.outputPrice,
-      cacheReadPrice: input.cacheReadPrice ?? 0n,
-      cacheWritePrice: input.cacheWritePrice ?? 0n,
-      cacheWrite1hPrice: input.cacheWrite1hPrice ?? 0n,
-      reasoningPrice: input.reasoningPrice ?? null,
-      contextWindow: input.contextWindow ?? null,
-      maxOutputTokens: input.maxOutputTokens ?? null,
+      upstreamName,
+      ...fill.values,
+      priority: input.priority ?? 0,
+      weight: input.weight ?? 1,
     });
+    return { model, priceSource: fill.priceSource };
   }
 
   /**
@@ -576,6 +823,10 @@ export function providerAuditView(provider: Provider): Record<string, unknown> {
     baseUrl: provider.baseUrl,
     billingMode: provider.billingMode,
     supportsStreamOptions: provider.supportsStreamOptions,
+    apiVersion: provider.apiVersion,
+    connectTimeoutMs: provider.connectTimeoutMs,
+    firstTokenTimeoutMs: provider.firstTokenTimeoutMs,
+    totalTimeoutMs: provider.totalTimeoutMs,
     enabled: provider.enabled,
     keyLast4: provider.apiKeyLast4,
   };
@@ -598,6 +849,8 @@ export function modelAuditView(model: ModelConfig): Record<string, unknown> {
     reasoningPrice: usd(model.reasoningPrice),
     contextWindow: model.contextWindow,
     maxOutputTokens: model.maxOutputTokens,
+    priority: model.priority,
+    weight: model.weight,
     enabled: model.enabled,
   };
 }

@@ -9,6 +9,8 @@ export const SHUTDOWN_REASON = "server shutting down";
 interface InFlight {
   controller: AbortController;
   done: Promise<unknown>;
+  /** Request id of the attempt whose credit hold is open now: the request's own, or a failover attempt's. */
+  holdId: string;
 }
 
 /**
@@ -26,9 +28,17 @@ export class InFlightRequests {
     return this.requests.size;
   }
 
-  /** Request ids of the requests now in flight. */
+  /** Request ids of the holds that requests now in flight keep open. */
   ids(): string[] {
-    return [...this.requests.keys()];
+    return [...this.requests.values()].map((request) => request.holdId);
+  }
+
+  /** Records that a tracked request moved on to a failover attempt with its own hold. */
+  setHoldId(requestId: string, holdId: string): void {
+    const request = this.requests.get(requestId);
+    if (request) {
+      request.holdId = holdId;
+    }
   }
 
   /** Runs `work` as a tracked request; its controller is aborted if shutdown runs out of patience. */
@@ -38,7 +48,7 @@ export class InFlightRequests {
     work: () => Promise<T>,
   ): Promise<T> {
     const done = work().finally(() => this.requests.delete(requestId));
-    this.requests.set(requestId, { controller, done });
+    this.requests.set(requestId, { controller, done, holdId: requestId });
     return done;
   }
 

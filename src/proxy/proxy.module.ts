@@ -5,10 +5,22 @@ import { Server } from "node:http";
 import { BillingModule } from "../billing/billing.module";
 import { ClientsModule } from "../clients/clients.module";
 import { ProvidersModule } from "../providers/providers.module";
-import { ChatCompletionsService } from "./chat-completions.service";
+import {
+  CountTokensEndpoint,
+  LocalTokenCounter,
+} from "./anthropic/count-tokens.endpoint";
+import { MessagesEndpoint } from "./anthropic/messages.endpoint";
 import { HoldRenewal } from "./hold-renewal.service";
 import { InFlightRequests } from "./in-flight.service";
 import { ModelsService } from "./models.service";
+import { ChatEndpoint } from "./openai/chat.endpoint";
+import { CompletionsEndpoint } from "./openai/completions.endpoint";
+import { EmbeddingsEndpoint } from "./openai/embeddings.endpoint";
+import { ResponsesEndpoint } from "./openai/responses.endpoint";
+import { AttemptRecorder } from "./pipeline/attempt-recorder.service";
+import { AttemptRunner } from "./pipeline/attempt-runner.service";
+import { CircuitBreaker } from "./pipeline/circuit-breaker.service";
+import { ProxyPipeline } from "./pipeline/proxy-pipeline.service";
 import { ProxyController } from "./proxy.controller";
 import { TokenEstimator } from "./token-estimator.service";
 import { UpstreamClient } from "./upstream/upstream-client.service";
@@ -17,7 +29,17 @@ import { UpstreamClient } from "./upstream/upstream-client.service";
   imports: [BillingModule, ClientsModule, ProvidersModule],
   controllers: [ProxyController],
   providers: [
-    ChatCompletionsService,
+    ProxyPipeline,
+    AttemptRunner,
+    AttemptRecorder,
+    CircuitBreaker,
+    ChatEndpoint,
+    EmbeddingsEndpoint,
+    CompletionsEndpoint,
+    ResponsesEndpoint,
+    MessagesEndpoint,
+    CountTokensEndpoint,
+    LocalTokenCounter,
     HoldRenewal,
     ModelsService,
     UpstreamClient,

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
@@ -27,14 +27,17 @@ export interface UpstreamError {
 }
 
 /**
- * Behaviour of the stand-in for one chat completion request. Every field is
- * optional, and the defaults give a normal three-delta reply with usage.
+ * Behaviour of the stand-in for one request to any of its POST endpoints (chat completions, completions,
+ * embeddings, responses). Every field is optional, and the defaults give a normal three-delta reply with usage.
  *
  * The fault fields (`dieAfterEvents`, `errorEventAfter`, `hangAfterEvents`)
- * count content chunks, the chunks that carry `delta.content`. The first
- * content chunk is preceded by the `role: "assistant"` chunk, so 0 means that
- * only the response headers were sent. A count above the number of content
- * elements acts after the last one, before the `finish_reason` chunk.
+ * count content chunks, the chunks that carry `delta.content` (chat), `text`
+ * (completions) or the `response.output_text.delta` events (responses). In a
+ * chat stream the first content chunk is preceded by the `role: "assistant"`
+ * chunk, so 0 means that only the response headers were sent. In a Responses
+ * stream, 0 acts after `response.in_progress` and any reasoning or function
+ * call item. A count above the number of content elements acts after the last one,
+ * before the `finish_reason` chunk or the end of the message.
  */
 export interface ChatScript {
   /** HTTP status. Any status other than 200 returns an OpenAI error body. */
@@ -56,10 +59,22 @@ export interface ChatScript {
   /** Reply text, one delta per element. Default ["Hello", " world", "!"]. */
   content?: string[];
   /**
-   * Usage to report. null makes the upstream report no usage at all, neither in
-   * JSON nor in the stream.
+   * Usage to report, in Chat Completions' shape; embeddings report its
+   * `prompt_tokens`, and the Responses API its counts as `input_tokens`,
+   * `output_tokens` and their details. null makes the upstream report no usage
+   * at all, neither in JSON nor in the stream.
    */
   usage?: UpstreamUsage | null;
+  /**
+   * Responses API: how the response ends. `incomplete` stops at the output
+   * limit (`incomplete_details.reason: "max_output_tokens"`), `failed` carries
+   * `script.error` as the response's error. Default `completed`.
+   */
+  responseStatus?: "completed" | "incomplete" | "failed";
+  /** Responses API: reasoning summary deltas, sent as a reasoning item before the message. */
+  reasoningSummary?: string[];
+  /** Responses API: a function call item sent before the message, its arguments in deltas. */
+  functionCall?: { name: string; arguments: string[] };
   /** Wait in milliseconds before the response headers. */
   delayMs?: number;
   /** Wait in milliseconds between stream events, keep-alives included. */
@@ -96,10 +111,28 @@ export interface ChatScript {
   hangAfterEvents?: number;
 }
 
+/** The URL schemes the stand-in serves, after the provider kinds that use them. */
+export type UpstreamFlavor = "openai" | "azure" | "gemini";
+
 /** One request as the stand-in received it. */
 export interface RecordedRequest {
   method: string;
+  /** Path and query as sent. */
   url: string;
+  /** Path without the query. */
+  path: string;
+  /** Query parameters; a repeated name keeps its last value. */
+  query: Record<string, string>;
+  /**
+   * Which URL scheme the path used: `/v1/...` (OpenAI), `/openai/...` (Azure)
+   * or `/v1beta/openai/...` (Gemini). Null for an unknown path.
+   */
+  flavor: UpstreamFlavor | null;
+  /** Azure deployment named in the path, else null. */
+  deployment: string | null;
+  /** Azure's `api-version` query parameter, else null. */
+  apiVersion: string | null;
+  /** Header names in lower case, as Node reports them; Azure's key is `headers["api-key"]`. */
   headers: http.IncomingHttpHeaders;
   /**
    * Parsed JSON, the raw text when it is not JSON, or undefined when the body
@@ -206,8 +239,23 @@ export class OpenAiUpstream {
   }
 
   /**
-   * Queues a script for the next chat request. Queued scripts run in FIFO
-   * order, and the default script runs when the queue is empty.
+   * Scheme, host and port alone: an Azure resource endpoint, under which the
+   * stand-in serves `/openai/deployments/{deployment}/{operation}?api-version=...`,
+   * `/openai/responses?api-version=...` and the v1 API at `/openai/v1/...`.
+   */
+  get origin(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Base URL of Gemini's OpenAI-compatible API, `/v1beta/openai`. */
+  get geminiBaseUrl(): string {
+    return `http://127.0.0.1:${this.port}/v1beta/openai`;
+  }
+
+  /**
+   * Queues a script for the next valid POST request, whatever its operation.
+   * Queued scripts run in FIFO order, and the default script runs when the
+   * queue is empty.
    */
   script(next: ChatScript): void {
     this.scriptQueue.push(next);
@@ -230,8 +278,8 @@ export class OpenAiUpstream {
   }
 
   /**
-   * Returns the number of chat responses still being written or held open, hung
-   * streams included.
+   * Returns the number of scripted responses (any POST operation) still being
+   * written or held open, hung streams included.
    */
   openResponses(): number {
     return this.openResponseCount;
@@ -296,14 +344,33 @@ export class OpenAiUpstream {
     const body = parseBody(rawBody);
     const method = req.method ?? "GET";
     const url = req.url ?? "/";
-    this.requests.push({ method, url, headers: req.headers, body });
+    const parsedUrl = new URL(url, "http://127.0.0.1");
+    const path = parsedUrl.pathname;
+    const route = routeOf(path);
+    const apiVersion = parsedUrl.searchParams.get("api-version");
+    this.requests.push({
+      method,
+      url,
+      path,
+      query: Object.fromEntries(parsedUrl.searchParams),
+      flavor: route?.flavor ?? null,
+      deployment: route?.deployment ?? null,
+      apiVersion,
+      headers: req.headers,
+      body,
+    });
 
-    const path = new URL(url, "http://127.0.0.1").pathname;
-    if (method === "POST" && path === "/v1/chat/completions") {
-      await this.handleChat(res, body);
+    if (route?.flavor === "azure" && apiVersion === null && !route.v1) {
+      sendJson(res, 404, {
+        error: { code: "404", message: "Resource not found" },
+      });
       return;
     }
-    if (method === "GET" && path === "/v1/models") {
+    if (method === "POST" && route && route.operation !== "models") {
+      await this.handleOperation(res, route, route.operation, body);
+      return;
+    }
+    if (method === "GET" && route?.operation === "models") {
       sendModels(res, this.models);
       return;
     }
@@ -314,16 +381,23 @@ export class OpenAiUpstream {
     });
   }
 
-  private async handleChat(
+  /**
+   * Replies to one POST to an API operation with the next script: its delay,
+   * status, raw body, and then the operation's JSON or stream.
+   */
+  private async handleOperation(
     res: http.ServerResponse,
+    route: Route,
+    operation: Exclude<Operation, "models">,
     body: unknown,
   ): Promise<void> {
-    const invalid = validateChatRequest(body);
+    const request = withDeploymentModel(body, route);
+    const invalid = VALIDATORS[operation](request);
     if (invalid) {
       sendError(res, 400, invalid);
       return;
     }
-    const request = body as ChatRequestBody;
+    const model = (request as { model: string }).model;
 
     const script = this.scriptQueue.shift() ?? this.defaultScript;
     const state = this.trackResponse(res);
@@ -342,20 +416,62 @@ export class OpenAiUpstream {
         return;
       }
       if (status !== 200) {
-        const error = script.error ?? defaultError(status, request.model);
+        const error = script.error ?? defaultError(status, model);
         sendError(res, status, error, script.headers);
         return;
       }
 
-      if (request.stream === true) {
-        await this.streamChat(res, request, script, state);
-      } else {
-        await replyNonStreamed(res, request, script, state);
-      }
+      await this.answer(res, operation, request, script, state);
     } catch (error) {
       if (!(error instanceof ConnectionClosedError)) {
         throw error;
       }
+    }
+  }
+
+  private async answer(
+    res: http.ServerResponse,
+    operation: Exclude<Operation, "models">,
+    request: unknown,
+    script: ChatScript,
+    state: ResponseState,
+  ): Promise<void> {
+    const streamed = (request as { stream?: unknown }).stream === true;
+    switch (operation) {
+      case "chat/completions":
+        return streamed
+          ? this.streamChat(res, request as ChatRequestBody, script, state)
+          : replyNonStreamed(res, request as ChatRequestBody, script, state);
+      case "completions":
+        return streamed
+          ? this.streamCompletion(
+              res,
+              request as CompletionRequestBody,
+              script,
+              state,
+            )
+          : replyCompletion(
+              res,
+              request as CompletionRequestBody,
+              script,
+              state,
+            );
+      case "embeddings":
+        return replyEmbeddings(
+          res,
+          request as EmbeddingsRequestBody,
+          script,
+          state,
+        );
+      case "responses":
+        return streamed
+          ? this.streamResponse(
+              res,
+              request as ResponsesRequestBody,
+              script,
+              state,
+            )
+          : replyResponse(res, request as ResponsesRequestBody, script, state);
     }
   }
 
@@ -372,18 +488,7 @@ export class OpenAiUpstream {
       request.stream_options?.include_usage === true,
     );
     const writer = new FrameWriter(res, state, script);
-
-    res.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache",
-      "x-request-id": requestId(),
-      ...script.headers,
-    });
-    res.flushHeaders();
-
-    if (script.keepAliveComments) {
-      await writer.comment("ping");
-    }
+    await startStream(res, writer, script);
 
     let roleSent = false;
     for (let sent = 0; sent <= content.length; sent++) {
@@ -418,18 +523,197 @@ export class OpenAiUpstream {
       }
     }
 
-    const finish = chunks.delta({}, "stop");
-    await (script.keepAliveComments
-      ? writer.dataAfterComment(finish, "ping")
-      : writer.data(finish));
-    const usageChunk = chunks.usageChunk();
-    if (usageChunk) {
-      await writer.data(usageChunk);
+    await endDataStream(res, writer, chunks, script, chunks.delta({}, "stop"));
+  }
+
+  /** Streams a legacy completion: `text_completion` chunks with `choices[].text`, then usage and `[DONE]`. */
+  private async streamCompletion(
+    res: http.ServerResponse,
+    request: CompletionRequestBody,
+    script: ChatScript,
+    state: ResponseState,
+  ): Promise<void> {
+    const content = script.content ?? DEFAULT_CONTENT;
+    const chunks = new ChunkBuilder(
+      request.model,
+      script,
+      request.stream_options?.include_usage === true,
+      "text_completion",
+    );
+    const writer = new FrameWriter(res, state, script);
+    await startStream(res, writer, script);
+
+    for (let sent = 0; sent <= content.length; sent++) {
+      if (
+        await this.applyFault(
+          writer,
+          chunks,
+          script,
+          sent,
+          content.length,
+          state,
+        )
+      ) {
+        return;
+      }
+      if (sent === content.length) {
+        break;
+      }
+
+      await writer.data(chunks.text(content[sent], null));
+      if (script.keepAliveComments) {
+        await writer.comment("ping");
+      }
     }
-    if (!script.omitDone) {
-      await writer.done();
+
+    await endDataStream(res, writer, chunks, script, chunks.text("", "stop"));
+  }
+
+  /**
+   * Streams a Responses API reply as typed events: `response.created`,
+   * `response.in_progress`, the reasoning and function call items the script
+   * requests, the message item, and one terminal event for the script's status.
+   */
+  private async streamResponse(
+    res: http.ServerResponse,
+    request: ResponsesRequestBody,
+    script: ChatScript,
+    state: ResponseState,
+  ): Promise<void> {
+    const builder = new ResponseBuilder(request, script);
+    const writer = new FrameWriter(res, state, script);
+    const send = (type: string, fields: Record<string, unknown>) =>
+      writer.event(type, builder.event(type, fields));
+    await startStream(res, writer, script);
+
+    await send("response.created", {
+      response: builder.response("in_progress"),
+    });
+    await send("response.in_progress", {
+      response: builder.response("in_progress"),
+    });
+    if (script.reasoningSummary) {
+      await streamReasoningItem(send, builder, script.reasoningSummary);
     }
+    if (script.functionCall) {
+      await streamFunctionCallItem(send, builder, script.functionCall);
+    }
+
+    if (await this.streamMessageItem(writer, send, builder, script, state)) {
+      return;
+    }
+
+    const status = script.responseStatus ?? "completed";
+    await send(`response.${status}`, { response: builder.response(status) });
     res.end();
+  }
+
+  /** Streams the message item of a response. Returns true when a fault ended the response. */
+  private async streamMessageItem(
+    writer: FrameWriter,
+    send: (type: string, fields: Record<string, unknown>) => Promise<void>,
+    builder: ResponseBuilder,
+    script: ChatScript,
+    state: ResponseState,
+  ): Promise<boolean> {
+    const content = script.content ?? DEFAULT_CONTENT;
+    const itemId = `msg_${randomBytes(24).toString("hex")}`;
+    const outputIndex = builder.output.length;
+    const at = { item_id: itemId, output_index: outputIndex, content_index: 0 };
+
+    for (let sent = 0; sent <= content.length; sent++) {
+      if (
+        await this.applyResponseFault(
+          writer,
+          builder,
+          script,
+          sent,
+          content.length,
+          state,
+        )
+      ) {
+        return true;
+      }
+      if (sent === 0) {
+        await send("response.output_item.added", {
+          output_index: outputIndex,
+          item: builder.messageItem(itemId, "", "in_progress"),
+        });
+        await send("response.content_part.added", {
+          ...at,
+          part: outputText(""),
+        });
+      }
+      if (sent === content.length) {
+        break;
+      }
+
+      await send("response.output_text.delta", {
+        ...at,
+        delta: content[sent],
+        logprobs: [],
+        ...builder.obfuscation(),
+      });
+      if (script.keepAliveComments) {
+        await writer.comment("ping");
+      }
+    }
+
+    const text = content.join("");
+    const item = builder.messageItem(
+      itemId,
+      text,
+      script.responseStatus === "incomplete" ? "incomplete" : "completed",
+    );
+    await send("response.output_text.done", { ...at, text, logprobs: [] });
+    await send("response.content_part.done", { ...at, part: outputText(text) });
+    await send("response.output_item.done", {
+      output_index: outputIndex,
+      item,
+    });
+    builder.output.push(item);
+    return false;
+  }
+
+  /**
+   * Acts on the script's fault in a Responses stream once `sent` text deltas
+   * are out: the error is an `error` event with no terminal event after it.
+   * Returns true when the response is over.
+   */
+  private async applyResponseFault(
+    writer: FrameWriter,
+    builder: ResponseBuilder,
+    script: ChatScript,
+    sent: number,
+    contentCount: number,
+    state: ResponseState,
+  ): Promise<boolean> {
+    const triggersNow = (after: number | undefined) =>
+      after !== undefined && Math.min(after, contentCount) === sent;
+
+    if (triggersNow(script.errorEventAfter)) {
+      const error = script.error ?? defaultError(500, builder.model);
+      await writer.event(
+        "error",
+        builder.event("error", {
+          code: error.code ?? "server_error",
+          message: error.message,
+          param: error.param ?? null,
+        }),
+      );
+      writer.end();
+      return true;
+    }
+
+    const chatFaults = { ...script, errorEventAfter: undefined };
+    return this.applyFault(
+      writer,
+      new ChunkBuilder(builder.model, script, false),
+      chatFaults,
+      sent,
+      contentCount,
+      state,
+    );
   }
 
   /**
@@ -518,11 +802,12 @@ export class OpenAiUpstream {
 }
 
 /**
- * Builds the chunk objects of one streamed completion, which share id, created
- * and model as OpenAI's chunks do.
+ * Builds the chunk objects of one streamed chat completion, or of a legacy
+ * completion (`text_completion`), which share id, created and model as
+ * OpenAI's chunks do.
  */
 class ChunkBuilder {
-  private readonly id = completionId();
+  private readonly id: string;
   private readonly created = Math.floor(Date.now() / 1000);
   private readonly fingerprint = systemFingerprint();
   private readonly usage: Record<string, unknown> | null;
@@ -531,9 +816,21 @@ class ChunkBuilder {
     private readonly model: string,
     script: ChatScript,
     private readonly includeUsage: boolean,
+    private readonly object:
+      "chat.completion.chunk" | "text_completion" = "chat.completion.chunk",
   ) {
+    this.id =
+      object === "text_completion" ? textCompletionId() : completionId();
     this.usage =
       script.usage === null ? null : toWireUsage(script.usage ?? DEFAULT_USAGE);
+  }
+
+  /** Returns a legacy completion chunk with one choice's text. */
+  text(text: string, finishReason: string | null): Record<string, unknown> {
+    return this.chunk(
+      [{ text, index: 0, logprobs: null, finish_reason: finishReason }],
+      null,
+    );
   }
 
   delta(
@@ -565,6 +862,10 @@ class ChunkBuilder {
     choices: unknown[],
     usage: Record<string, unknown> | null,
   ): Record<string, unknown> {
+    if (this.object === "text_completion") {
+      return this.textCompletionChunk(choices, usage);
+    }
+
     const chunk: Record<string, unknown> = {
       id: this.id,
       object: "chat.completion.chunk",
@@ -582,6 +883,25 @@ class ChunkBuilder {
       chunk.usage = usage;
     }
     chunk.obfuscation = randomBytes(4).toString("hex");
+    return chunk;
+  }
+
+  /** Legacy completion chunks have no `service_tier` or `obfuscation`, and `model` follows `choices`. */
+  private textCompletionChunk(
+    choices: unknown[],
+    usage: Record<string, unknown> | null,
+  ): Record<string, unknown> {
+    const chunk: Record<string, unknown> = {
+      id: this.id,
+      object: "text_completion",
+      created: this.created,
+      choices,
+      model: this.model,
+      system_fingerprint: this.fingerprint,
+    };
+    if (this.includeUsage && this.usage !== null) {
+      chunk.usage = usage;
+    }
     return chunk;
   }
 }
@@ -612,6 +932,13 @@ class FrameWriter {
   ): Promise<void> {
     return this.frame(
       `: ${comment}${this.eol}data: ${JSON.stringify(payload)}${this.eol}${this.eol}`,
+    );
+  }
+
+  /** Writes a named event as the Responses API frames it: `event:` line, then `data:`. */
+  event(type: string, payload: Record<string, unknown>): Promise<void> {
+    return this.frame(
+      `event: ${type}${this.eol}data: ${JSON.stringify(payload)}${this.eol}${this.eol}`,
     );
   }
 
@@ -957,6 +1284,10 @@ async function sleepUnlessClosed(
   }
 }
 
+function textCompletionId(): string {
+  return `cmpl-${randomBytes(15).toString("base64url")}`;
+}
+
 function completionId(): string {
   return `chatcmpl-${randomBytes(15).toString("base64url")}`;
 }
@@ -967,4 +1298,571 @@ function requestId(): string {
 
 function systemFingerprint(): string {
   return `fp_${randomBytes(5).toString("hex")}`;
+}
+
+/** API operations the stand-in serves, as path suffixes after the base URL. */
+type Operation =
+  "chat/completions" | "completions" | "embeddings" | "responses" | "models";
+
+const OPERATIONS = new Set<string>([
+  "chat/completions",
+  "completions",
+  "embeddings",
+  "responses",
+  "models",
+]);
+
+/** Where a path points: which URL scheme, which operation, and Azure's deployment. */
+interface Route {
+  flavor: UpstreamFlavor;
+  operation: Operation;
+  deployment: string | null;
+  /** Azure's v1 API (`/openai/v1/...`), which takes no `api-version`. */
+  v1: boolean;
+}
+
+/**
+ * Maps a path to its route: `/v1/{op}` (OpenAI), `/v1beta/openai/{op}`
+ * (Gemini), `/openai/v1/{op}`, `/openai/deployments/{deployment}/{op}` and
+ * `/openai/{op}` (Azure). Returns null for any other path.
+ */
+function routeOf(path: string): Route | null {
+  const patterns: [RegExp, UpstreamFlavor, boolean][] = [
+    [/^\/v1\/(.+)$/, "openai", false],
+    [/^\/v1beta\/openai\/(.+)$/, "gemini", false],
+    [/^\/openai\/v1\/(.+)$/, "azure", true],
+    [/^\/openai\/deployments\/([^/]+)\/(.+)$/, "azure", false],
+    [/^\/openai\/(.+)$/, "azure", false],
+  ];
+
+  for (const [pattern, flavor, v1] of patterns) {
+    const match = pattern.exec(path);
+    if (!match) {
+      continue;
+    }
+    const deployment = match.length === 3 ? decodeURIComponent(match[1]) : null;
+    const operation = match[match.length - 1];
+    return OPERATIONS.has(operation)
+      ? { flavor, operation: operation as Operation, deployment, v1 }
+      : null;
+  }
+  return null;
+}
+
+/** Azure's dated API takes the model from the deployment, so a body may leave `model` out. */
+function withDeploymentModel(body: unknown, route: Route): unknown {
+  if (
+    route.deployment === null ||
+    typeof body !== "object" ||
+    body === null ||
+    Array.isArray(body) ||
+    typeof (body as { model?: unknown }).model === "string"
+  ) {
+    return body;
+  }
+  return { ...body, model: route.deployment };
+}
+
+/** Request fields the stand-in reads from a legacy completion request. */
+interface CompletionRequestBody {
+  model: string;
+  prompt: unknown;
+  n?: number;
+  echo?: boolean;
+  stream?: unknown;
+  stream_options?: { include_usage?: unknown } | null;
+}
+
+/** Request fields the stand-in reads from an embeddings request. */
+interface EmbeddingsRequestBody {
+  model: string;
+  input: unknown;
+  encoding_format?: string;
+  dimensions?: number;
+}
+
+/** Request fields the stand-in reads, and echoes, from a Responses API request. */
+interface ResponsesRequestBody {
+  model: string;
+  instructions?: string | null;
+  max_output_tokens?: number | null;
+  previous_response_id?: string | null;
+  reasoning?: { effort?: string | null; summary?: string | null } | null;
+  store?: boolean;
+  background?: boolean;
+  tools?: unknown[];
+  metadata?: Record<string, string>;
+  stream_options?: { include_obfuscation?: boolean } | null;
+}
+
+/** Checks every operation's body the way OpenAI does for the fields the stand-in reads. */
+const VALIDATORS: Record<
+  Exclude<Operation, "models">,
+  (body: unknown) => UpstreamError | null
+> = {
+  "chat/completions": validateChatRequest,
+  completions: (body) =>
+    validateCommon(body, ["prompt"]) ?? validateStreamOptions(body),
+  embeddings: (body) => validateCommon(body, ["input"]),
+  responses: (body) => validateCommon(body, []) ?? validateStreamOptions(body),
+};
+
+function validateCommon(
+  parsed: unknown,
+  required: string[],
+): UpstreamError | null {
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return {
+      message:
+        "We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.",
+      type: "invalid_request_error",
+    };
+  }
+  const body = parsed as Record<string, unknown>;
+
+  if (typeof body.model !== "string" || body.model === "") {
+    return {
+      message: "you must provide a model parameter",
+      type: "invalid_request_error",
+    };
+  }
+  for (const name of required) {
+    if (body[name] === undefined) {
+      return {
+        message: `Missing required parameter: '${name}'.`,
+        type: "invalid_request_error",
+        param: name,
+        code: "missing_required_parameter",
+      };
+    }
+  }
+  return null;
+}
+
+function validateStreamOptions(parsed: unknown): UpstreamError | null {
+  const body = parsed as Record<string, unknown>;
+  if (body.stream_options != null && body.stream !== true) {
+    return {
+      message:
+        "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+      type: "invalid_request_error",
+      param: "stream_options",
+    };
+  }
+  return null;
+}
+
+/** Writes an event stream's headers, and the opening keep-alive a script may ask for. */
+async function startStream(
+  res: http.ServerResponse,
+  writer: FrameWriter,
+  script: ChatScript,
+): Promise<void> {
+  res.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    "x-request-id": requestId(),
+    ...script.headers,
+  });
+  res.flushHeaders();
+
+  if (script.keepAliveComments) {
+    await writer.comment("ping");
+  }
+}
+
+/** Ends a data-only stream: the finish chunk, the usage chunk if requested, `[DONE]` unless omitted. */
+async function endDataStream(
+  res: http.ServerResponse,
+  writer: FrameWriter,
+  chunks: ChunkBuilder,
+  script: ChatScript,
+  finish: Record<string, unknown>,
+): Promise<void> {
+  await (script.keepAliveComments
+    ? writer.dataAfterComment(finish, "ping")
+    : writer.data(finish));
+  const usageChunk = chunks.usageChunk();
+  if (usageChunk) {
+    await writer.data(usageChunk);
+  }
+  if (!script.omitDone) {
+    await writer.done();
+  }
+  res.end();
+}
+
+/** Sends a legacy completion: `n` choices per prompt, with the prompt in front of the text when `echo` is set. */
+async function replyCompletion(
+  res: http.ServerResponse,
+  request: CompletionRequestBody,
+  script: ChatScript,
+  state: ResponseState,
+): Promise<void> {
+  if (await faultBeforeHeaders(res, script, state)) {
+    return;
+  }
+
+  const prompts =
+    Array.isArray(request.prompt) &&
+    request.prompt.some((item) => typeof item !== "number")
+      ? (request.prompt as unknown[])
+      : [request.prompt];
+  const text = (script.content ?? DEFAULT_CONTENT).join("");
+  const choices = prompts.flatMap((prompt) =>
+    Array.from({ length: request.n ?? 1 }, () => ({
+      text:
+        request.echo === true && typeof prompt === "string"
+          ? prompt + text
+          : text,
+      finish_reason: "stop",
+      logprobs: null,
+    })),
+  );
+
+  const completion: Record<string, unknown> = {
+    id: textCompletionId(),
+    object: "text_completion",
+    created: Math.floor(Date.now() / 1000),
+    model: request.model,
+    choices: choices.map((choice, index) => ({ ...choice, index })),
+    system_fingerprint: systemFingerprint(),
+  };
+  if (script.usage !== null) {
+    completion.usage = toWireUsage(script.usage ?? DEFAULT_USAGE);
+  }
+
+  sendJson(res, 200, completion, script.headers);
+}
+
+/** Dimensions of the stand-in's embeddings when the request sets none. */
+const DEFAULT_EMBEDDING_DIMENSIONS = 8;
+
+/**
+ * Sends embeddings of every input, derived from a hash of the input so equal inputs
+ * get equal vectors. `base64` sends each vector as little-endian float32
+ * bytes, as OpenAI does; `float` sends the same float32 values as numbers.
+ */
+async function replyEmbeddings(
+  res: http.ServerResponse,
+  request: EmbeddingsRequestBody,
+  script: ChatScript,
+  state: ResponseState,
+): Promise<void> {
+  if (await faultBeforeHeaders(res, script, state)) {
+    return;
+  }
+
+  const inputs =
+    Array.isArray(request.input) &&
+    request.input.some((item) => typeof item !== "number")
+      ? (request.input as unknown[])
+      : [request.input];
+  const dimensions = request.dimensions ?? DEFAULT_EMBEDDING_DIMENSIONS;
+
+  const list: Record<string, unknown> = {
+    object: "list",
+    data: inputs.map((input, index) => {
+      const vector = embeddingOf(input, dimensions);
+      return {
+        object: "embedding",
+        index,
+        embedding:
+          request.encoding_format === "base64"
+            ? Buffer.from(vector.buffer).toString("base64")
+            : Array.from(vector),
+      };
+    }),
+    model: request.model,
+  };
+  if (script.usage !== null) {
+    const tokens = (script.usage ?? DEFAULT_USAGE).prompt_tokens;
+    list.usage = { prompt_tokens: tokens, total_tokens: tokens };
+  }
+
+  sendJson(res, 200, list, script.headers);
+}
+
+/** Returns deterministic float32 values in [-1, 1) from a hash of the input. */
+export function embeddingOf(input: unknown, dimensions: number): Float32Array {
+  const vector = new Float32Array(dimensions);
+  let seed = createHash("sha256").update(JSON.stringify(input)).digest();
+  for (let i = 0; i < dimensions; i++) {
+    if (i % 8 === 0 && i > 0) {
+      seed = createHash("sha256").update(seed).digest();
+    }
+    vector[i] = seed.readInt32LE((i % 8) * 4) / 2 ** 31;
+  }
+  return vector;
+}
+
+/** Sends a non-streamed Responses API reply with the items and status the script requests. */
+async function replyResponse(
+  res: http.ServerResponse,
+  request: ResponsesRequestBody,
+  script: ChatScript,
+  state: ResponseState,
+): Promise<void> {
+  if (await faultBeforeHeaders(res, script, state)) {
+    return;
+  }
+
+  const builder = new ResponseBuilder(request, script);
+  if (script.reasoningSummary) {
+    builder.output.push(
+      builder.reasoningItem(
+        `rs_${randomBytes(24).toString("hex")}`,
+        script.reasoningSummary.join(""),
+      ),
+    );
+  }
+  if (script.functionCall) {
+    builder.output.push(
+      builder.functionCallItem(
+        `fc_${randomBytes(24).toString("hex")}`,
+        script.functionCall.name,
+        script.functionCall.arguments.join(""),
+        "completed",
+      ),
+    );
+  }
+  const status = script.responseStatus ?? "completed";
+  builder.output.push(
+    builder.messageItem(
+      `msg_${randomBytes(24).toString("hex")}`,
+      (script.content ?? DEFAULT_CONTENT).join(""),
+      status === "incomplete" ? "incomplete" : "completed",
+    ),
+  );
+
+  sendJson(res, 200, builder.response(status), script.headers);
+}
+
+/**
+ * Acts on the script's fault before the response headers, since a
+ * non-streamed reply has no events. Returns true when the response is over.
+ */
+async function faultBeforeHeaders(
+  res: http.ServerResponse,
+  script: ChatScript,
+  state: ResponseState,
+): Promise<boolean> {
+  if (script.dieAfterEvents !== undefined) {
+    state.destroyedByUpstream = true;
+    res.socket?.destroy();
+    return true;
+  }
+  if (script.hangAfterEvents !== undefined) {
+    await state.closed;
+    return true;
+  }
+  return false;
+}
+
+type SendEvent = (
+  type: string,
+  fields: Record<string, unknown>,
+) => Promise<void>;
+
+/** Streams a reasoning item whose summary arrives in `deltas`. */
+async function streamReasoningItem(
+  send: SendEvent,
+  builder: ResponseBuilder,
+  deltas: string[],
+): Promise<void> {
+  const itemId = `rs_${randomBytes(24).toString("hex")}`;
+  const outputIndex = builder.output.length;
+  const at = { item_id: itemId, output_index: outputIndex, summary_index: 0 };
+  const text = deltas.join("");
+
+  await send("response.output_item.added", {
+    output_index: outputIndex,
+    item: { id: itemId, type: "reasoning", summary: [] },
+  });
+  await send("response.reasoning_summary_part.added", {
+    ...at,
+    part: { type: "summary_text", text: "" },
+  });
+  for (const delta of deltas) {
+    await send("response.reasoning_summary_text.delta", { ...at, delta });
+  }
+  await send("response.reasoning_summary_text.done", { ...at, text });
+  await send("response.reasoning_summary_part.done", {
+    ...at,
+    part: { type: "summary_text", text },
+  });
+
+  const item = builder.reasoningItem(itemId, text);
+  await send("response.output_item.done", { output_index: outputIndex, item });
+  builder.output.push(item);
+}
+
+/** Streams a function call item whose arguments arrive in deltas. */
+async function streamFunctionCallItem(
+  send: SendEvent,
+  builder: ResponseBuilder,
+  call: { name: string; arguments: string[] },
+): Promise<void> {
+  const itemId = `fc_${randomBytes(24).toString("hex")}`;
+  const outputIndex = builder.output.length;
+  const at = { item_id: itemId, output_index: outputIndex };
+  const text = call.arguments.join("");
+
+  await send("response.output_item.added", {
+    output_index: outputIndex,
+    item: builder.functionCallItem(itemId, call.name, "", "in_progress"),
+  });
+  for (const delta of call.arguments) {
+    await send("response.function_call_arguments.delta", { ...at, delta });
+  }
+  await send("response.function_call_arguments.done", {
+    ...at,
+    arguments: text,
+  });
+
+  const item = builder.functionCallItem(itemId, call.name, text, "completed");
+  await send("response.output_item.done", { output_index: outputIndex, item });
+  builder.output.push(item);
+}
+
+function outputText(text: string): Record<string, unknown> {
+  return { type: "output_text", annotations: [], logprobs: [], text };
+}
+
+/**
+ * Builds the objects of one Responses API reply: the `response` object with
+ * the request's settings echoed, its output items, and stream events numbered
+ * by `sequence_number` from 0.
+ */
+class ResponseBuilder {
+  readonly id = `resp_${randomBytes(24).toString("hex")}`;
+  readonly createdAt = Math.floor(Date.now() / 1000);
+  /** Output items finished so far, in output order. */
+  readonly output: Record<string, unknown>[] = [];
+  private sequence = 0;
+
+  constructor(
+    private readonly request: ResponsesRequestBody,
+    private readonly script: ChatScript,
+  ) {}
+
+  get model(): string {
+    return this.request.model;
+  }
+
+  event(
+    type: string,
+    fields: Record<string, unknown>,
+  ): Record<string, unknown> {
+    return { type, ...fields, sequence_number: this.sequence++ };
+  }
+
+  /** Returns the `obfuscation` padding of delta events, unless the request turned it off. */
+  obfuscation(): Record<string, string> {
+    return this.request.stream_options?.include_obfuscation === false
+      ? {}
+      : { obfuscation: randomBytes(6).toString("base64url") };
+  }
+
+  /** Returns the full response object; an in-progress one has no output and `usage: null`. */
+  response(
+    status: "in_progress" | "completed" | "incomplete" | "failed",
+  ): Record<string, unknown> {
+    const over = status !== "in_progress";
+    const request = this.request;
+    const error = this.script.error ?? defaultError(500, request.model);
+
+    return {
+      id: this.id,
+      object: "response",
+      created_at: this.createdAt,
+      status,
+      background: request.background ?? false,
+      error:
+        status === "failed"
+          ? { code: error.code ?? "server_error", message: error.message }
+          : null,
+      incomplete_details:
+        status === "incomplete" ? { reason: "max_output_tokens" } : null,
+      instructions: request.instructions ?? null,
+      max_output_tokens: request.max_output_tokens ?? null,
+      model: request.model,
+      output: over ? this.output : [],
+      parallel_tool_calls: true,
+      previous_response_id: request.previous_response_id ?? null,
+      reasoning: {
+        effort: request.reasoning?.effort ?? null,
+        summary: request.reasoning?.summary ?? null,
+      },
+      service_tier: "default",
+      store: request.store ?? true,
+      temperature: 1.0,
+      text: { format: { type: "text" } },
+      tool_choice: "auto",
+      tools: request.tools ?? [],
+      top_p: 1.0,
+      truncation: "disabled",
+      usage: over ? this.usage() : null,
+      user: null,
+      metadata: request.metadata ?? {},
+    };
+  }
+
+  messageItem(
+    id: string,
+    text: string,
+    status: "in_progress" | "completed" | "incomplete",
+  ): Record<string, unknown> {
+    return {
+      id,
+      type: "message",
+      status,
+      content: status === "in_progress" ? [] : [outputText(text)],
+      role: "assistant",
+    };
+  }
+
+  reasoningItem(id: string, text: string): Record<string, unknown> {
+    return { id, type: "reasoning", summary: [{ type: "summary_text", text }] };
+  }
+
+  functionCallItem(
+    id: string,
+    name: string,
+    args: string,
+    status: "in_progress" | "completed",
+  ): Record<string, unknown> {
+    return {
+      id,
+      type: "function_call",
+      status,
+      arguments: args,
+      call_id: `call_${randomBytes(12).toString("base64url")}`,
+      name,
+    };
+  }
+
+  /** Returns the script's usage as `ResponseUsage`, or null when the script reports none. */
+  private usage(): Record<string, unknown> | null {
+    if (this.script.usage === null) {
+      return null;
+    }
+    const usage = this.script.usage ?? DEFAULT_USAGE;
+    const cacheWrite = usage.prompt_tokens_details?.cache_write_tokens;
+
+    return {
+      input_tokens: usage.prompt_tokens,
+      input_tokens_details: {
+        cached_tokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+        ...(cacheWrite === undefined ? {} : { cache_write_tokens: cacheWrite }),
+      },
+      output_tokens: usage.completion_tokens,
+      output_tokens_details: {
+        reasoning_tokens:
+          usage.completion_tokens_details?.reasoning_tokens ?? 0,
+      },
+      total_tokens:
+        usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens,
+    };
+  }
 }

@@ -138,7 +138,10 @@ export class ProxyHarness {
     return this.reader.query<T>(sql, params);
   }
 
-  /** Creates a provider for an upstream with one priced model; prepaid providers get `balance` USD of credit. */
+  /**
+   * Creates a provider for an upstream with one priced model; prepaid providers get `balance` USD of credit.
+   * The provider is OpenAI-compatible unless `kind` sets another kind; an Azure provider needs `apiVersion`.
+   */
   async seedProvider(options: {
     baseUrl: string;
     model?: string;
@@ -147,36 +150,34 @@ export class ProxyHarness {
     balance?: string;
     name?: string;
     apiKey?: string;
-    prices?: Partial<typeof TEST_PRICES>;
+    prices?: Partial<typeof TEST_PRICES> & { cacheWrite1h?: string };
     maxOutputTokens?: number | null;
     supportsStreamOptions?: boolean;
+    kind?: ProviderKind;
+    apiVersion?: string | null;
+    connectTimeoutMs?: number | null;
+    firstTokenTimeoutMs?: number | null;
+    totalTimeoutMs?: number | null;
+    priority?: number;
+    weight?: number;
   }): Promise<{ providerId: number; modelConfigId: number; apiKey: string }> {
-    const prices = { ...TEST_PRICES, ...options.prices };
     const apiKey =
       options.apiKey ??
       `sk-test-${Math.random().toString(36).slice(2)}upstream`;
     const provider = await this.providers.create({
       name:
         options.name ?? `provider-${Math.random().toString(36).slice(2, 8)}`,
-      kind: ProviderKind.OpenAi,
+      kind: options.kind ?? ProviderKind.OpenAi,
       baseUrl: options.baseUrl,
+      apiVersion: options.apiVersion,
+      connectTimeoutMs: options.connectTimeoutMs,
+      firstTokenTimeoutMs: options.firstTokenTimeoutMs,
+      totalTimeoutMs: options.totalTimeoutMs,
       apiKey,
       billingMode: options.billing ?? BillingMode.Postpaid,
       supportsStreamOptions: options.supportsStreamOptions,
     });
-    const model = await this.providers.addModel({
-      providerId: provider.id,
-      publicName: options.model ?? "gpt-4o-mini",
-      upstreamName: options.upstreamName,
-      inputPrice: parseUsd(prices.input),
-      outputPrice: parseUsd(prices.output),
-      cacheReadPrice: parseUsd(prices.cacheRead),
-      cacheWritePrice: parseUsd(prices.cacheWrite),
-      reasoningPrice:
-        prices.reasoning === null ? null : parseUsd(prices.reasoning),
-      maxOutputTokens:
-        options.maxOutputTokens === undefined ? 1000 : options.maxOutputTokens,
-    });
+    const modelConfigId = await this.seedModel(provider.id, options);
     if (options.balance) {
       await this.providers.changeBalance({
         providerId: provider.id,
@@ -186,7 +187,44 @@ export class ProxyHarness {
       });
     }
 
-    return { providerId: provider.id, modelConfigId: model.id, apiKey };
+    return { providerId: provider.id, modelConfigId, apiKey };
+  }
+
+  /**
+   * Adds a priced model to an existing provider, e.g. a second route for a public name, and returns its id.
+   * Prices default to {@link TEST_PRICES}, given explicitly so the price catalog fills none of them.
+   */
+  async seedModel(
+    providerId: number,
+    options: {
+      model?: string;
+      upstreamName?: string;
+      prices?: Partial<typeof TEST_PRICES> & { cacheWrite1h?: string };
+      maxOutputTokens?: number | null;
+      priority?: number;
+      weight?: number;
+    } = {},
+  ): Promise<number> {
+    const prices = { ...TEST_PRICES, ...options.prices };
+    const model = await this.providers.addModel({
+      providerId,
+      publicName: options.model ?? "gpt-4o-mini",
+      upstreamName: options.upstreamName,
+      inputPrice: parseUsd(prices.input),
+      outputPrice: parseUsd(prices.output),
+      cacheReadPrice: parseUsd(prices.cacheRead),
+      cacheWritePrice: parseUsd(prices.cacheWrite),
+      cacheWrite1hPrice: parseUsd(prices.cacheWrite1h ?? "0"),
+      reasoningPrice:
+        prices.reasoning === null ? null : parseUsd(prices.reasoning),
+      contextWindow: null,
+      maxOutputTokens:
+        options.maxOutputTokens === undefined ? 1000 : options.maxOutputTokens,
+      priority: options.priority,
+      weight: options.weight,
+    });
+
+    return model.id;
   }
 
   /** Creates a client with one token. */
@@ -250,7 +288,7 @@ export class ProxyHarness {
 
 /**
  * Configuration for a test instance: files in `folder`, the given PostgreSQL database or a SQLite file, a random
- * port, and logs off unless LOG_LEVEL is set.
+ * port, single-attempt routing, and logs off unless LOG_LEVEL is set.
  */
 export function testConfig(
   folder: string,
@@ -266,7 +304,12 @@ export function testConfig(
     PORT: "0",
   });
 
-  const merged = { ...base } as Record<string, unknown>;
+  // One attempt and no circuit breaker, so a test that scripts a failure sees that failure; the routing tests
+  // turn failover and the breaker on through `overrides`.
+  const merged = {
+    ...base,
+    routing: { ...base.routing, maxAttempts: 1, breakerFailureThreshold: 0 },
+  } as Record<string, unknown>;
   for (const [section, values] of Object.entries(overrides)) {
     merged[section] = {
       ...(base as Record<string, object>)[section],

@@ -6,6 +6,7 @@ import {
   Provider,
   ProviderKind,
 } from "../../providers/entities/provider.entity";
+import { MAX_PROVIDER_TIMEOUT_MS } from "../../providers/providers.service";
 import { timestampOutput, usd, usdOutput } from "./common.dto";
 
 const name = z
@@ -13,11 +14,50 @@ const name = z
   .min(1)
   .max(200)
   .meta({ description: "Unique name", example: "openai" });
-const baseUrl = z.string().min(1).max(2000).meta({
+const baseUrl = z
+  .string()
+  .min(1)
+  .max(2000)
+  .meta({
+    description:
+      "Base URL up to and including the API version; http or https, no credentials. Azure takes the resource " +
+      "root, https://NAME.openai.azure.com. Defaults on create: openai https://api.openai.com/v1, anthropic " +
+      "https://api.anthropic.com/v1, gemini https://generativelanguage.googleapis.com/v1beta/openai; azure has none",
+    example: "https://api.openai.com/v1",
+  });
+const kind = z.enum(ProviderKind).meta({
   description:
-    "Base URL up to and including the API version; http or https, no credentials",
-  example: "https://api.openai.com/v1",
+    "Wire format and authentication of the upstream API: openai (any OpenAI-compatible API, Bearer key), " +
+    "anthropic (Messages API, x-api-key), azure (Azure OpenAI deployments, api-key and api-version), " +
+    "gemini (Gemini's OpenAI-compatible endpoint)",
+  example: "openai",
 });
+const apiVersion = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(-preview)?$/, "must be a date such as 2024-10-21")
+  .meta({
+    description:
+      "Azure's api-version query parameter, required for azure and rejected for other kinds",
+    example: "2024-10-21",
+  });
+const timeout = (description: string) =>
+  z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_PROVIDER_TIMEOUT_MS)
+    .nullable()
+    .meta({
+      description: `${description}, in milliseconds (1 to ${MAX_PROVIDER_TIMEOUT_MS}); null takes the configured default`,
+      example: 10000,
+    });
+const timeouts = {
+  connectTimeoutMs: timeout("Time to open a connection"),
+  firstTokenTimeoutMs: timeout(
+    "Time from sending the request to the first event of a stream, or to the whole body of a response that is not streamed",
+  ),
+  totalTimeoutMs: timeout("Time for the whole call, body included"),
+};
 const billingMode = z.enum(BillingMode).meta({
   description:
     "prepaid: requests are reserved against and debited from the credit balance; postpaid: invoiced afterwards, the balance is never touched",
@@ -32,11 +72,12 @@ const apiKey = z.string().min(1).max(1000).meta({
 export class ProviderCreateDto extends createZodDto(
   z.strictObject({
     name,
-    kind: z.enum(ProviderKind).default(ProviderKind.OpenAi).meta({
-      description: "Wire format of the upstream API",
-      example: "openai",
-    }),
-    baseUrl,
+    kind: kind.default(ProviderKind.OpenAi),
+    baseUrl: baseUrl.optional(),
+    apiVersion: apiVersion.optional(),
+    connectTimeoutMs: timeouts.connectTimeoutMs.optional(),
+    firstTokenTimeoutMs: timeouts.firstTokenTimeoutMs.optional(),
+    totalTimeoutMs: timeouts.totalTimeoutMs.optional(),
     apiKey,
     billingMode,
     supportsStreamOptions: z.boolean().default(true).meta({
@@ -52,6 +93,10 @@ export class ProviderUpdateDto extends createZodDto(
     .strictObject({
       name: name.optional(),
       baseUrl: baseUrl.optional(),
+      apiVersion: apiVersion.nullable().optional(),
+      connectTimeoutMs: timeouts.connectTimeoutMs.optional(),
+      firstTokenTimeoutMs: timeouts.firstTokenTimeoutMs.optional(),
+      totalTimeoutMs: timeouts.totalTimeoutMs.optional(),
       billingMode: billingMode.optional(),
       supportsStreamOptions: z.boolean().optional(),
       enabled: z.boolean().optional().meta({
@@ -69,8 +114,10 @@ export class ProviderKeyDto extends createZodDto(z.strictObject({ apiKey })) {}
 const providerSchema = z.object({
   id: z.number().int().meta({ example: 1 }),
   name,
-  kind: z.enum(ProviderKind),
+  kind,
   baseUrl,
+  apiVersion: apiVersion.nullable(),
+  ...timeouts,
   billingMode,
   keyLast4: z
     .string()
@@ -105,6 +152,10 @@ export function toProviderResponse(
     name: provider.name,
     kind: provider.kind,
     baseUrl: provider.baseUrl,
+    apiVersion: provider.apiVersion,
+    connectTimeoutMs: provider.connectTimeoutMs,
+    firstTokenTimeoutMs: provider.firstTokenTimeoutMs,
+    totalTimeoutMs: provider.totalTimeoutMs,
     billingMode: provider.billingMode,
     keyLast4: provider.apiKeyLast4,
     creditBalance: usd(provider.creditBalance),

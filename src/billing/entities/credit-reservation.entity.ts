@@ -29,6 +29,10 @@ export enum ReservationStatus {
   properties: ["status", "expiresAt"],
 })
 @Check({ name: "credit_reservations_amount_check", expression: "amount >= 0" })
+@Check({
+  name: "credit_reservations_client_hold_check",
+  expression: "budget_held >= 0 and tokens_held >= 0",
+})
 export class CreditReservation {
   @PrimaryKey({ type: "integer", autoincrement: true })
   id!: number;
@@ -45,6 +49,29 @@ export class CreditReservation {
   /** Nano-dollars held; zero on postpaid providers. */
   @Property({ type: MoneyType })
   amount!: bigint;
+
+  /**
+   * Calendar day (`YYYY-MM-DD`, `limits.timeZone`) the request was admitted on, whose budget holds `budgetHeld`.
+   * Null on reservations made before client limits existed: those hold nothing against their client.
+   */
+  @Property({ type: "string", length: 10, nullable: true })
+  budgetDay: string | null = null;
+
+  /** Calendar month (`YYYY-MM`) the request was admitted in; null when `budgetDay` is. */
+  @Property({ type: "string", length: 7, nullable: true })
+  budgetMonth: string | null = null;
+
+  /** Nano-dollars of worst case held against the client's day and month budgets, on any provider. */
+  @Property({ type: MoneyType, default: 0 })
+  budgetHeld: bigint & Opt = 0n;
+
+  /** The one-minute window (minutes since the Unix epoch) whose token count holds `tokensHeld`. */
+  @Property({ type: "bigint", nullable: true })
+  rateWindow: number | null = null;
+
+  /** Worst-case tokens held against the client's tokens per minute. */
+  @Property({ type: "bigint", default: 0 })
+  tokensHeld: number & Opt = 0;
 
   @Enum({ items: () => ReservationStatus, default: ReservationStatus.Pending })
   status: ReservationStatus & Opt = ReservationStatus.Pending;

@@ -1,8 +1,17 @@
-import { Injectable } from "@nestjs/common";
+import { Inject, Injectable } from "@nestjs/common";
 
 import { ReservationStatus } from "../../billing/entities/credit-reservation.entity";
 import { RequestStatus } from "../../billing/entities/llm-request.entity";
+import { APP_CONFIG } from "../../config/config.module";
+import { AppConfig } from "../../config/config.schema";
 import { WriteTransactionRunner } from "../../database/write-transaction";
+import { limitPeriods, periodRange } from "../../limits/periods";
+import {
+  CLIENT_HOLD_FIELDS,
+  CLIENT_HOLD_PARAMS,
+  CLIENT_HOLD_SOURCES,
+  spendColumns,
+} from "./client-limit-drift";
 import {
   CLIENT_TOTAL_FIELDS,
   differingFields,
@@ -19,6 +28,8 @@ export interface UtcDay {
 
 type TextRow = Record<string, string | number | null>;
 
+const DAY_MS = 86_400_000;
+
 /**
  * Finds drift between stored summaries and the rows they summarise. Each check is a single statement, and a
  * statement reads one consistent snapshot on both dialects. The accounting transaction changes a summary and its
@@ -26,7 +37,10 @@ type TextRow = Record<string, string | number | null>;
  */
 @Injectable()
 export class DriftFinder {
-  constructor(private readonly db: WriteTransactionRunner) {}
+  constructor(
+    private readonly db: WriteTransactionRunner,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   /** Compares each usage_daily row of one day with the sum of that day's request rows. */
   async rollupsOf(day: UtcDay): Promise<Drift[]> {
@@ -111,6 +125,91 @@ export class DriftFinder {
         prefixed(row, "s_"),
         prefixed(row, "e_"),
       ),
+    }));
+  }
+
+  /**
+   * Compares each client's limit counters with their sources: the in-flight counters with the pending
+   * reservations, and the spend of the current day and month (`limits.timeZone`) with the request rows created in
+   * them. A period that starts less than two days after the retention cutoff is skipped, since retention may have
+   * deleted some of its rows. Rate-window counters reset every minute and are not checked.
+   */
+  async clientLimits(now: Date): Promise<Drift[]> {
+    const drift = await this.clientHolds();
+    const periods = limitPeriods(now, this.config.limits.timeZone);
+    const oldestChecked =
+      now.getTime() - (this.config.maintenance.retentionDays - 2) * DAY_MS;
+
+    for (const period of ["day", "month"] as const) {
+      const key = periods[period];
+      const range = periodRange(period, key, this.config.limits.timeZone);
+      if (range.start.getTime() >= oldestChecked) {
+        drift.push(...(await this.clientSpend(period, key, range)));
+      }
+    }
+    return drift;
+  }
+
+  private async clientHolds(): Promise<Drift[]> {
+    const columns = CLIENT_HOLD_FIELDS.flatMap((field) => [
+      `cast(c.${field.stored} as text) as s_${field.stored}`,
+      `cast(${field.source} as text) as e_${field.stored}`,
+    ]);
+    const differs = CLIENT_HOLD_FIELDS.map(
+      (field) => `c.${field.stored} <> ${field.source}`,
+    ).join(" or ");
+
+    const rows = await this.db.read<TextRow>(
+      `select c.id as client_id, ${columns.join(", ")}
+       from clients c ${CLIENT_HOLD_SOURCES}
+       where ${differs}
+       order by c.id`,
+      CLIENT_HOLD_PARAMS,
+    );
+
+    return rows.map((row) => ({
+      check: "client_holds" as const,
+      key: { clientId: Number(row.client_id) },
+      fields: differingFields(
+        CLIENT_HOLD_FIELDS,
+        prefixed(row, "s_"),
+        prefixed(row, "e_"),
+      ),
+    }));
+  }
+
+  /** Compares the spend counter of clients whose counters are in period `key` with their request rows in it. */
+  private async clientSpend(
+    period: "day" | "month",
+    key: string,
+    range: { start: Date; end: Date },
+  ): Promise<Drift[]> {
+    const column = spendColumns(period);
+    const rows = await this.db.read<{
+      client_id: number;
+      stored: string;
+      expected: string;
+    }>(
+      `select c.id as client_id, cast(c.${column.spent} as text) as stored,
+         cast(coalesce(r.total, 0) as text) as expected
+       from clients c
+       left join (select client_id, sum(cost) as total from llm_requests
+         where created_at >= ? and created_at < ? group by client_id) r on r.client_id = c.id
+       where c.${column.key} = ? and c.${column.spent} <> coalesce(r.total, 0)
+       order by c.id`,
+      [this.db.time(range.start), this.db.time(range.end), key],
+    );
+
+    return rows.map((row) => ({
+      check: "client_spend" as const,
+      key: { clientId: Number(row.client_id), period, periodKey: key },
+      fields: [
+        {
+          field: column.spent,
+          stored: BigInt(row.stored).toString(),
+          expected: BigInt(row.expected).toString(),
+        },
+      ],
     }));
   }
 

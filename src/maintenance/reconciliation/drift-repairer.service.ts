@@ -1,7 +1,16 @@
-import { Injectable } from "@nestjs/common";
+import { Inject, Injectable } from "@nestjs/common";
 
 import { ReservationStatus } from "../../billing/entities/credit-reservation.entity";
 import { RequestStatus } from "../../billing/entities/llm-request.entity";
+import { APP_CONFIG } from "../../config/config.module";
+import { AppConfig } from "../../config/config.schema";
+import { BudgetPeriod, periodRange } from "../../limits/periods";
+import {
+  CLIENT_HOLD_FIELDS,
+  CLIENT_HOLD_PARAMS,
+  CLIENT_HOLD_SOURCES,
+  spendColumns,
+} from "./client-limit-drift";
 import {
   SqlTransaction,
   WriteTransactionRunner,
@@ -27,7 +36,10 @@ type TextRow = Record<string, string | number | null>;
  */
 @Injectable()
 export class DriftRepairer {
-  constructor(private readonly db: WriteTransactionRunner) {}
+  constructor(
+    private readonly db: WriteTransactionRunner,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   /** Sets one usage_daily row to the sum of its request rows; deletes it when it has none. */
   async repairRollup(
@@ -129,6 +141,89 @@ export class DriftRepairer {
     });
   }
 
+  /** Sets a client's in-flight counters to what its pending reservations hold. */
+  async repairClientHolds(clientId: number): Promise<Repair | null> {
+    return this.db.run(async (tx) => {
+      await lockClient(tx, clientId);
+
+      const columns = CLIENT_HOLD_FIELDS.flatMap((field) => [
+        `cast(c.${field.stored} as text) as s_${field.stored}`,
+        `cast(${field.source} as text) as e_${field.stored}`,
+      ]);
+      const [row] = await tx.all<TextRow>(
+        `select ${columns.join(", ")} from clients c ${CLIENT_HOLD_SOURCES} where c.id = ?`,
+        [...CLIENT_HOLD_PARAMS, clientId],
+      );
+      if (!row) {
+        return null;
+      }
+      const stored = prefixedRow(row, "s_");
+      const expected = prefixedRow(row, "e_");
+      if (differingFields(CLIENT_HOLD_FIELDS, stored, expected).length === 0) {
+        return null;
+      }
+
+      const assignments = CLIENT_HOLD_FIELDS.map(
+        (field) => `${field.stored} = cast(? as bigint)`,
+      ).join(", ");
+      await tx.run(`update clients set ${assignments} where id = ?`, [
+        ...CLIENT_HOLD_FIELDS.map((field) => String(expected[field.stored])),
+        clientId,
+      ]);
+
+      return {
+        check: "client_holds" as const,
+        key: { clientId },
+        before: asText(stored),
+        after: asText(expected),
+      };
+    });
+  }
+
+  /**
+   * Sets a client's spend of one budget period to the cost of its request rows created in that period, if the
+   * client's counters are still in that period.
+   */
+  async repairClientSpend(
+    clientId: number,
+    period: BudgetPeriod,
+    key: string,
+  ): Promise<Repair | null> {
+    const column = spendColumns(period);
+    const range = periodRange(period, key, this.config.limits.timeZone);
+
+    return this.db.run(async (tx) => {
+      const [stored] = await tx.all<{ spent: string }>(
+        `select cast(${column.spent} as text) as spent from clients where id = ? and ${column.key} = ?${tx.forUpdate}`,
+        [clientId, key],
+      );
+      if (!stored) {
+        return null;
+      }
+
+      const [detail] = await tx.all<{ total: string }>(
+        `select cast(coalesce(sum(cost), 0) as text) as total from llm_requests
+         where client_id = ? and created_at >= ? and created_at < ?`,
+        [clientId, tx.time(range.start), tx.time(range.end)],
+      );
+      if (BigInt(stored.spent) === BigInt(detail.total)) {
+        return null;
+      }
+
+      await tx.run(
+        `update clients set ${column.spent} = cast(? as bigint) where id = ?`,
+        [detail.total, clientId],
+      );
+
+      return {
+        check: "client_spend" as const,
+        key: { clientId, period, periodKey: key },
+        before: { [column.spent]: BigInt(stored.spent).toString() },
+        after: { [column.spent]: BigInt(detail.total).toString() },
+      };
+    });
+  }
+
   /**
    * Sets a provider's reserved credit to the sum of its pending reservations. The balance itself is never
    * rewritten here: a balance that differs from its ledger needs a person to decide which one is wrong.
@@ -195,6 +290,15 @@ async function upsertRollup(
       model,
       ...names.map((name) => String(values[name] ?? 0)),
     ],
+  );
+}
+
+/** Returns the columns of a row whose names start with `prefix`, without the prefix. */
+function prefixedRow(row: TextRow, prefix: string): TextRow {
+  return Object.fromEntries(
+    Object.entries(row)
+      .filter(([name]) => name.startsWith(prefix))
+      .map(([name, value]) => [name.slice(prefix.length), value]),
   );
 }
 

@@ -1,6 +1,11 @@
 /** The consistency checks of reconciliation, as named in logs, run details and metrics. */
 export type DriftCheck =
-  "rollups" | "client_totals" | "provider_reserved" | "provider_balance";
+  | "rollups"
+  | "client_totals"
+  | "client_holds"
+  | "client_spend"
+  | "provider_reserved"
+  | "provider_balance";
 
 /** One field that differs: the stored value and the value its source adds up to, as integer strings. */
 export interface FieldDrift {

@@ -19,6 +19,8 @@ const MAX_DETAIL_ENTRIES = 100;
 const REPAIRABLE: ReadonlySet<DriftCheck> = new Set([
   "rollups",
   "client_totals",
+  "client_holds",
+  "client_spend",
   "provider_reserved",
 ]);
 
@@ -32,7 +34,8 @@ interface FailedRepair {
  * Checks that the cached sums agree with the rows they summarise, in this order:
  *
  * 1. each usage_daily row of the complete days inside the retention window, against that day's request rows;
- * 2. each client's totals, against its usage_daily rows;
+ * 2. each client's totals, against its usage_daily rows, and its limit counters: in-flight counters against its
+ *    pending reservations, and the spend of the current day and month against its request rows;
  * 3. each provider's balance against its ledger, and its reserved credit against its pending reservations.
  *
  * Drift is logged, counted and stored in the run's detail. With `maintenance.repairDrift` it is also repaired.
@@ -103,6 +106,7 @@ export class ReconcileJob implements MaintenanceJob {
         return { complete: false };
       }
       await handle(await this.finder.clientTotals());
+      await handle(await this.finder.clientLimits(context.startedAt));
 
       if (context.signal.aborted) {
         return { complete: false };
@@ -222,6 +226,14 @@ export class ReconcileJob implements MaintenanceJob {
       }
       case "client_totals":
         return this.repairer.repairClientTotals(Number(entry.key.clientId));
+      case "client_holds":
+        return this.repairer.repairClientHolds(Number(entry.key.clientId));
+      case "client_spend":
+        return this.repairer.repairClientSpend(
+          Number(entry.key.clientId),
+          entry.key.period === "month" ? "month" : "day",
+          String(entry.key.periodKey),
+        );
       case "provider_reserved":
         return this.repairer.repairProviderReserved(
           Number(entry.key.providerId),

@@ -25,7 +25,7 @@ import { Provider } from "./provider.entity";
 @Check({
   name: "model_configs_limit_check",
   expression:
-    "(context_window is null or context_window > 0) and (max_output_tokens is null or max_output_tokens > 0)",
+    "(context_window is null or context_window > 0) and (max_output_tokens is null or max_output_tokens > 0) and weight > 0",
 })
 export class ModelConfig {
   @PrimaryKey({ type: "integer", autoincrement: true })
@@ -67,6 +67,17 @@ export class ModelConfig {
 
   @Property({ type: "integer", nullable: true })
   maxOutputTokens: number | null = null;
+
+  /**
+   * Routing order among the providers that serve the same public name: lower numbers are tried first, and
+   * providers of equal priority share traffic by weight.
+   */
+  @Property({ type: "integer", default: 0 })
+  priority: number & Opt = 0;
+
+  /** Relative share of traffic among routes of equal priority. */
+  @Property({ type: "integer", default: 1 })
+  weight: number & Opt = 1;
 
   @Property({ type: "boolean", default: true })
   enabled: boolean & Opt = true;

@@ -10,7 +10,14 @@ import {
 import { MoneyType } from "../../database/money.type";
 
 export enum ProviderKind {
+  /** Any API that speaks OpenAI's wire format under a base URL, authenticated with a Bearer key. */
   OpenAi = "openai",
+  /** Anthropic's Messages API: `x-api-key` and `anthropic-version` headers. */
+  Anthropic = "anthropic",
+  /** Azure OpenAI: deployment URLs, an `api-version` query parameter and an `api-key` header. */
+  Azure = "azure",
+  /** Google Gemini's OpenAI-compatible endpoint. */
+  Gemini = "gemini",
 }
 
 export enum BillingMode {
@@ -71,6 +78,22 @@ export class Provider {
   /** Whether the upstream accepts `stream_options`; when it does not, stream usage is estimated. */
   @Property({ type: "boolean", default: true })
   supportsStreamOptions: boolean & Opt = true;
+
+  /** Azure's `api-version` query parameter; other kinds leave it null. */
+  @Property({ type: "string", length: 40, nullable: true })
+  apiVersion: string | null = null;
+
+  /** Milliseconds to open a connection; null takes `routing.connectTimeoutMs`. */
+  @Property({ type: "integer", nullable: true })
+  connectTimeoutMs: number | null = null;
+
+  /** Milliseconds from sending the request to the first stream event, or the whole body when not streamed; null takes the default. */
+  @Property({ type: "integer", nullable: true })
+  firstTokenTimeoutMs: number | null = null;
+
+  /** Milliseconds for the whole call, body included; null takes the default. */
+  @Property({ type: "integer", nullable: true })
+  totalTimeoutMs: number | null = null;
 
   @Property({ type: "boolean", default: true })
   enabled: boolean & Opt = true;

@@ -1,12 +1,12 @@
 import { z } from "zod";
 
-import { invalidRequest } from "../../common/proxy-error";
+import { MAX_DEPTH, nestingDepth, validateRequestBody } from "../validate-body";
+import { checkStreamOptions } from "./request-validation";
+
+export { MAX_DEPTH, nestingDepth };
 
 /** Largest accepted output limit: a signed 32-bit integer, as providers declare the field. */
-const MAX_TOKEN_LIMIT = 2_147_483_647;
-
-/** Deepest nesting of arrays and objects accepted in a request; real requests stay far below it. */
-const MAX_DEPTH = 64;
+export const MAX_TOKEN_LIMIT = 2_147_483_647;
 
 /**
  * The fields of a chat completion request that the proxy reads. Every other field passes to the provider
@@ -35,39 +35,9 @@ export type ChatRequest = z.infer<typeof chatRequestSchema>;
 
 /** Validates a parsed JSON body; a failure names the first invalid field in OpenAI's error format. */
 export function parseChatRequest(body: unknown): ChatRequest {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw invalidRequest(
-      "The request body must be a JSON object.",
-      "invalid_body",
-    );
-  }
-
-  if (nestingDepth(body, MAX_DEPTH) > MAX_DEPTH) {
-    throw invalidRequest(
-      `The request body is nested more than ${MAX_DEPTH} levels deep.`,
-      "invalid_body",
-    );
-  }
-
-  const result = chatRequestSchema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const param = issue.path.join(".") || null;
-    throw invalidRequest(
-      `Invalid value for '${param ?? "body"}': ${issue.message}.`,
-      "invalid_value",
-      param,
-    );
-  }
-  if (result.data.stream_options != null && result.data.stream !== true) {
-    throw invalidRequest(
-      "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-      "invalid_value",
-      "stream_options",
-    );
-  }
-
-  return result.data;
+  const request = validateRequestBody(chatRequestSchema, body);
+  checkStreamOptions(request);
+  return request;
 }
 
 /** The limit on generated tokens the request sets, if any. */
@@ -81,7 +51,7 @@ export function requestedOutputLimit(request: ChatRequest): number | null {
  * `stream_options`, and then the field is removed.
  */
 export function upstreamChatBody(
-  request: ChatRequest,
+  request: Pick<ChatRequest, "stream" | "stream_options">,
   upstreamModel: string,
   askForUsage: boolean,
 ): string {
@@ -139,26 +109,4 @@ function contentBound(content: unknown, imageAllowance: number): number {
         : Buffer.byteLength(JSON.stringify(part) ?? "");
   }
   return bound;
-}
-
-/** Returns the nesting depth of a parsed JSON value, counting at most to `limit + 1`; it uses no recursion. */
-function nestingDepth(value: unknown, limit: number): number {
-  let deepest = 0;
-  const stack: { node: unknown; depth: number }[] = [{ node: value, depth: 0 }];
-
-  while (stack.length > 0) {
-    const { node, depth } = stack.pop()!;
-    if (typeof node !== "object" || node === null) {
-      continue;
-    }
-    deepest = Math.max(deepest, depth + 1);
-    if (deepest > limit) {
-      return deepest;
-    }
-    for (const child of Object.values(node)) {
-      stack.push({ node: child, depth: depth + 1 });
-    }
-  }
-
-  return deepest;
 }

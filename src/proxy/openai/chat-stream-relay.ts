@@ -1,7 +1,7 @@
 import { ServerResponse } from "node:http";
 
 import { TokenUsage } from "../../billing/usage";
-import { SHUTDOWN_REASON } from "../in-flight.service";
+import { abortClass, classifyBodyError } from "../abort-reasons";
 import { SseEvent, SseParser } from "../sse/sse-parser";
 import { parseOpenAiUsage } from "./openai-usage";
 import { scrubSecretDeep } from "./upstream-errors";
@@ -22,6 +22,11 @@ export interface RelayOutcome {
   firstOutputAt: number | null;
   /** Why the stream did not finish: `upstream_error_event`, `upstream_stream_broken`, `client_closed`, ... */
   errorClass: string | null;
+  /**
+   * True when `usage` holds reported input but estimated output, as when an Anthropic stream broke off after
+   * `message_start` and before any `message_delta`; the record then says the usage is estimated.
+   */
+  outputEstimated?: boolean;
 }
 
 interface ChunkChoice {
@@ -36,7 +41,7 @@ interface ChunkChoice {
   };
 }
 
-interface Chunk {
+export interface Chunk {
   choices?: ChunkChoice[];
   usage?: unknown;
   error?: unknown;
@@ -50,9 +55,9 @@ interface Chunk {
  */
 export class ChatStreamRelay {
   private readonly parser = new SseParser();
-  private readonly output: string[] = [];
-  private sawFinishReason = false;
-  private readonly outcome: RelayOutcome = {
+  protected readonly output: string[] = [];
+  protected sawFinishReason = false;
+  protected readonly outcome: RelayOutcome = {
     finished: false,
     usage: null,
     outputText: "",
@@ -150,7 +155,7 @@ export class ChatStreamRelay {
     await this.write("data: [DONE]\n\n");
   }
 
-  private collectOutput(chunk: Chunk): void {
+  protected collectOutput(chunk: Chunk): void {
     if (!Array.isArray(chunk.choices)) {
       return;
     }
@@ -188,27 +193,12 @@ export class ChatStreamRelay {
   }
 
   /** Writes to the client, waiting while its socket buffer is full; gives up once the client is gone. */
-  private async write(text: string | null): Promise<void> {
-    if (text === null || this.client.destroyed || this.signal.aborted) {
-      return;
-    }
-    if (this.client.write(text)) {
-      return;
-    }
-
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        this.client.off("drain", done);
-        this.signal.removeEventListener("abort", done);
-        resolve();
-      };
-      this.client.once("drain", done);
-      this.signal.addEventListener("abort", done, { once: true });
-    });
+  private write(text: string | null): Promise<void> {
+    return writeToClient(this.client, this.signal, text);
   }
 }
 
-function frame(
+export function frame(
   eventName: string | undefined,
   data: string | null,
 ): string | null {
@@ -232,7 +222,7 @@ function parseChunk(data: string): Chunk | null {
   }
 }
 
-function pushText(output: string[], ...values: unknown[]): void {
+export function pushText(output: string[], ...values: unknown[]): void {
   for (const value of values) {
     if (typeof value === "string" && value.length > 0) {
       output.push(value);
@@ -240,14 +230,29 @@ function pushText(output: string[], ...values: unknown[]): void {
   }
 }
 
-function abortClass(signal: AbortSignal): string {
-  const reason = signal.reason as { message?: unknown } | undefined;
-  return reason?.message === SHUTDOWN_REASON ? "shutdown" : "client_closed";
-}
+/** Shared with the other relays, which import them from here. */
+export { abortClass, classifyBodyError };
 
-function classifyBodyError(error: unknown): string {
-  const code = (error as { code?: unknown })?.code;
-  return code === "UND_ERR_BODY_TIMEOUT"
-    ? "upstream_timeout"
-    : "upstream_stream_broken";
+/** Writes to a client, waiting while its socket buffer is full; gives up once the client is gone or the call aborted. */
+export async function writeToClient(
+  client: ServerResponse,
+  signal: AbortSignal,
+  text: string | null,
+): Promise<void> {
+  if (text === null || client.destroyed || signal.aborted) {
+    return;
+  }
+  if (client.write(text)) {
+    return;
+  }
+
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      client.off("drain", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    client.once("drain", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }

@@ -49,7 +49,7 @@ export function parseOpenAiUsage(usage: unknown): TokenUsage | null {
   };
 }
 
-function objectAt(
+export function objectAt(
   root: Record<string, unknown>,
   key: string,
 ): Record<string, unknown> {
@@ -59,7 +59,7 @@ function objectAt(
     : {};
 }
 
-function isCount(value: unknown): value is number {
+export function isCount(value: unknown): value is number {
   return (
     typeof value === "number" &&
     Number.isInteger(value) &&
@@ -69,6 +69,6 @@ function isCount(value: unknown): value is number {
 }
 
 /** A detail counter; anything but a valid count (null, missing, negative, fractional, text) counts as zero. */
-function count(value: unknown): number {
+export function count(value: unknown): number {
   return isCount(value) ? value : 0;
 }

@@ -35,7 +35,7 @@ const errorBody = (example: {
   example: { error: { param: null, ...example } },
 });
 
-const usageSchema = {
+export const usageSchema = {
   type: "object" as const,
   properties: {
     prompt_tokens: { type: "integer" as const, example: 1500 },
@@ -172,7 +172,7 @@ const ERRORS: [
   ],
 ];
 
-const CHAT_ERRORS: [
+export const CHAT_ERRORS: [
   number,
   string,
   { message: string; type: string; code: string },
@@ -295,7 +295,7 @@ const CHAT_ERRORS: [
   ],
 ];
 
-const errorResponses = (errors: typeof ERRORS) =>
+export const errorResponses = (errors: typeof ERRORS) =>
   errors.map(([status, description, example]) =>
     ApiResponse({ status, description, schema: errorBody(example) }),
   );

@@ -17,6 +17,10 @@ export interface UpstreamCall {
   headers: Record<string, string>;
   body?: string;
   signal: AbortSignal;
+  /** Time to open a connection, in milliseconds; defaults to `proxy.connectTimeoutMs`. */
+  connectTimeoutMs?: number;
+  /** Time until the response headers arrive, in milliseconds; defaults to `proxy.headersTimeoutMs`. */
+  headersTimeoutMs?: number;
 }
 
 export type UpstreamResponse = Dispatcher.ResponseData;
@@ -58,7 +62,10 @@ export class UpstreamClient implements OnApplicationShutdown {
 
   async send(call: UpstreamCall): Promise<UpstreamResponse> {
     const url = new URL(call.baseUrl);
-    const pool = this.poolFor(url.origin);
+    const pool = this.poolFor(
+      url.origin,
+      call.connectTimeoutMs ?? this.config.proxy.connectTimeoutMs,
+    );
 
     return pool.request({
       path: `${url.pathname.replace(/\/+$/, "")}${call.path}`,
@@ -66,7 +73,8 @@ export class UpstreamClient implements OnApplicationShutdown {
       headers: { ...call.headers, "accept-encoding": "identity" },
       body: call.body,
       signal: call.signal,
-      headersTimeout: this.config.proxy.headersTimeoutMs,
+      headersTimeout:
+        call.headersTimeoutMs ?? this.config.proxy.headersTimeoutMs,
       bodyTimeout: this.config.proxy.bodyIdleTimeoutMs,
     });
   }
@@ -76,16 +84,22 @@ export class UpstreamClient implements OnApplicationShutdown {
     this.pools.clear();
   }
 
-  private poolFor(origin: string): Pool {
-    let pool = this.pools.get(origin);
+  /** One pool per origin and connect timeout, since undici sets the connect timeout per pool. */
+  private poolFor(origin: string, connectTimeoutMs: number): Pool {
+    const key = `${connectTimeoutMs} ${origin}`;
+    let pool = this.pools.get(key);
     if (!pool) {
       pool = new Pool(origin, {
         connections: this.config.proxy.connectionsPerProvider,
-        connectTimeout: this.config.proxy.connectTimeoutMs,
+        connectTimeout: connectTimeoutMs,
         keepAliveTimeout: 30_000,
       });
-      this.pools.set(origin, pool);
-      this.logger.log({ msg: "opened upstream connection pool", origin });
+      this.pools.set(key, pool);
+      this.logger.log({
+        msg: "opened upstream connection pool",
+        origin,
+        connectTimeoutMs,
+      });
     }
     return pool;
   }
