@@ -8,6 +8,7 @@ import { ClientsModule } from "./clients/clients.module";
 import { ConfigModule } from "./config/config.module";
 import { AppConfig } from "./config/config.schema";
 import { CryptoModule } from "./crypto/crypto.module";
+import { DashboardModule } from "./dashboard/dashboard.module";
 import { DatabaseModule } from "./database/database.module";
 import { DemoModule } from "./demo/demo.module";
 import { HealthModule } from "./health/health.module";
@@ -38,6 +39,7 @@ export class AppModule {
         MaintenanceModule,
         AdminModule,
         HealthModule,
+        DashboardModule,
         ...(config.demo.enabled ? [DemoModule] : []),
       ],
     };

@@ -37,6 +37,24 @@ const today = new Date().toISOString().slice(0, 10);
 
 /** What each role may do: every route under /api must be listed here. */
 const MATRIX: Record<string, Entry> = {
+  "GET /api/dashboard/top": {
+    minimum: UserRole.Viewer,
+    call: () => {
+      const today = new Date().toISOString().slice(0, 10);
+      return { path: `/api/dashboard/top?from=${today}&to=${today}&by=client` };
+    },
+    success: 200,
+  },
+  "GET /api/dashboard/credit-runway": {
+    minimum: UserRole.Viewer,
+    call: () => ({ path: "/api/dashboard/credit-runway" }),
+    success: 200,
+  },
+  "GET /api/price-catalog": {
+    minimum: UserRole.Viewer,
+    call: () => ({ path: "/api/price-catalog" }),
+    success: 200,
+  },
   "POST /api/clients": {
     minimum: UserRole.Operator,
     call: () => ({ path: "/api/clients", body: { name: unique("client") } }),

@@ -136,6 +136,13 @@ describe("database health", () => {
     expect(logged?.durationMs).toBeGreaterThanOrEqual(20);
     expect(logged?.sql).not.toContain("lpx_NotARealSecret");
     expect(logged?.sql).not.toContain("1000000");
+
+    const listed = (
+      await proxy.app.get(DatabaseHealthService).report()
+    ).slowQueries.find((query) => query.sql.includes("marker"));
+    expect(listed?.durationMs).toBeGreaterThanOrEqual(20);
+    expect(listed?.sql).not.toContain("lpx_NotARealSecret");
+    expect(Number.isNaN(Date.parse(listed?.at ?? ""))).toBe(false);
   });
 
   onlyOn("sqlite")("logs slow hand-written statements", async () => {

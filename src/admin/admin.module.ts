@@ -10,9 +10,12 @@ import { AdminJobsService } from "./admin-jobs.service";
 import { AuditController } from "./audit.controller";
 import { ClientTokensController } from "./client-tokens.controller";
 import { ClientsController } from "./clients.controller";
+import { DashboardController } from "./dashboard.controller";
+import { DashboardReportService } from "./dashboard-report.service";
 import { LedgerController } from "./ledger.controller";
 import { MaintenanceController } from "./maintenance.controller";
 import { ModelsController } from "./models.controller";
+import { PriceCatalogController } from "./price-catalog.controller";
 import { ProvidersController } from "./providers.controller";
 import { RequestLogController } from "./request-log.controller";
 import { UsageController } from "./usage.controller";
@@ -35,12 +38,14 @@ import { UsageController } from "./usage.controller";
     ClientTokensController,
     ProvidersController,
     ModelsController,
+    PriceCatalogController,
     LedgerController,
     UsageController,
     RequestLogController,
     MaintenanceController,
     AuditController,
+    DashboardController,
   ],
-  providers: [AdminJobsService],
+  providers: [AdminJobsService, DashboardReportService],
 })
 export class AdminModule {}

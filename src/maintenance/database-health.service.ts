@@ -13,6 +13,7 @@ import {
 } from "../database/write-transaction";
 import { JobOutcome, JobRun } from "./entities/job-run.entity";
 import { projectTables, quoteIdentifier } from "./project-tables";
+import { RecentSlowQueries, SlowQuery } from "./recent-slow-queries";
 
 /** Below this many estimated rows a PostgreSQL table is counted exactly; above it the estimate is reported. */
 const EXACT_COUNT_LIMIT = 100_000;
@@ -64,6 +65,8 @@ export interface DatabaseHealthReport {
   wal: WalHealth;
   pool: PoolHealth | null;
   slowQueryMs: number;
+  /** The last slow statements this process saw, newest first. */
+  slowQueries: SlowQuery[];
 }
 
 interface KnexPool {
@@ -85,6 +88,7 @@ export class DatabaseHealthService {
   constructor(
     private readonly orm: MikroORM,
     private readonly db: WriteTransactionRunner,
+    private readonly recent: RecentSlowQueries,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.sqlite = isSqlite(orm);
@@ -102,6 +106,7 @@ export class DatabaseHealthService {
       wal: await this.wal(),
       pool: this.pool(),
       slowQueryMs: this.config.database.slowQueryMs,
+      slowQueries: this.recent.list(),
     };
   }
 

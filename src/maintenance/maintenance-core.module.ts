@@ -9,6 +9,7 @@ import { JobRunner } from "./job-runner.service";
 import { JobStatusService } from "./job-status.service";
 import { DriftFinder } from "./reconciliation/drift-finder.service";
 import { DriftRepairer } from "./reconciliation/drift-repairer.service";
+import { RecentSlowQueries } from "./recent-slow-queries";
 import { ReconcileJob } from "./reconciliation/reconcile.job";
 import { RetentionJob } from "./retention/retention.job";
 
@@ -23,6 +24,7 @@ import { RetentionJob } from "./retention/retention.job";
     JobRunner,
     JobStatusService,
     DatabaseHealthService,
+    RecentSlowQueries,
     RetentionJob,
     AnalyzeJob,
     DriftFinder,
@@ -34,6 +36,12 @@ import { RetentionJob } from "./retention/retention.job";
       inject: [RetentionJob, AnalyzeJob, ReconcileJob],
     },
   ],
-  exports: [Clock, JobRunner, JobStatusService, DatabaseHealthService],
+  exports: [
+    Clock,
+    JobRunner,
+    JobStatusService,
+    DatabaseHealthService,
+    RecentSlowQueries,
+  ],
 })
 export class MaintenanceCoreModule {}

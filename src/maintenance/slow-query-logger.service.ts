@@ -16,6 +16,7 @@ import { AppConfig } from "../config/config.schema";
 import { isSqlite } from "../database/migration-runner";
 import { WriteTransactionRunner } from "../database/write-transaction";
 import { MetricsService } from "../metrics/metrics.service";
+import { RecentSlowQueries } from "./recent-slow-queries";
 
 /** Maximum length of a logged statement, in characters. */
 const MAX_SQL_LENGTH = 1000;
@@ -62,6 +63,7 @@ export class SlowQueryLogger
   constructor(
     private readonly orm: MikroORM,
     private readonly writes: WriteTransactionRunner,
+    private readonly recent: RecentSlowQueries,
     metrics: MetricsService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -96,6 +98,11 @@ export class SlowQueryLogger
       return;
     }
     this.slowStatements.inc();
+    this.recent.add({
+      at: new Date().toISOString(),
+      durationMs: Math.round(durationMs),
+      sql: redactSql(sql),
+    });
 
     const now = Date.now();
     if (now - this.windowStartedAt >= MINUTE_MS) {

@@ -147,6 +147,20 @@ export class DatabaseHealthResponseDto extends createZodDto(
         })
         .nullable(),
       slowQueryMs: z.number().int().meta({ example: 500 }),
+      slowQueries: z
+        .array(
+          z.object({
+            at: z.string().meta({ example: "2026-12-04T10:15:00.000Z" }),
+            durationMs: z.number().int().meta({ example: 812 }),
+            sql: z.string().meta({
+              example: "select count(*) from llm_requests where created_at < ?",
+            }),
+          }),
+        )
+        .meta({
+          description:
+            "The last 50 statements slower than slowQueryMs that this replica saw, newest first, with literal values replaced by ?",
+        }),
     })
     .meta({
       description:
