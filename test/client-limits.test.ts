@@ -495,6 +495,31 @@ describe("client limits through the proxy", () => {
     return { clientId, token };
   }
 
+  it("leaves the row of a client without limits alone", async () => {
+    const { clientId, token } = await proxy.seedClient();
+
+    await proxy
+      .openai(token, { requestId: "no-limits" })
+      .chat.completions.create({ model: "gpt-4o-mini", messages });
+    await proxy.settled();
+
+    // Settlement still counts the day's spend, so a budget set later starts from what was spent.
+    const [client] = await proxy.query<Record<string, string | null>>(
+      `select cast(concurrent_requests as text) as concurrent, cast(rate_window_requests as text) as requests,
+         cast(budget_day_held as text) as held from clients where id = ?`,
+      [clientId],
+    );
+    expect(client.concurrent).toBe("0");
+    expect(client.requests).toBe("0");
+    expect(client.held).toBe("0");
+    const [reservation] = await proxy.query<Record<string, string | null>>(
+      "select budget_day, cast(budget_held as text) as held from credit_reservations where request_id = ?",
+      ["no-limits"],
+    );
+    expect(reservation.budget_day).toBeNull();
+    expect(reservation.held).toBe("0");
+  });
+
   /** Waits for the next minute when less than ten seconds of this one are left, so three calls share a window. */
   async function awayFromMinuteEnd(): Promise<void> {
     const left = 60_000 - (Date.now() % 60_000);
@@ -548,6 +573,12 @@ describe("client limits through the proxy", () => {
     const { clientId, token } = await proxy.seedClient();
     const openai = proxy.openai(token);
     const body = { model: "gpt-4o-mini", max_tokens: 200, messages };
+    // A client takes budget holds only once it has a limit, so a generous budget comes first.
+    await proxy.clients.update(
+      clientId,
+      { dailyBudget: 1_000_000_000_000n },
+      actor,
+    );
 
     // One slow request shows the worst-case cost reserved against the budget while a request runs.
     upstream.script({

@@ -29,6 +29,11 @@ export interface AdmissionRequest {
   worstCaseTokens: number;
   /** False for a failover attempt of a request already counted against the client's requests per minute. */
   countsRequest: boolean;
+  /**
+   * False for a client without limits: no holds are taken on its row, and settlement releases none. Defaults
+   * to true, which is always correct and only slower.
+   */
+  holdClientLimits?: boolean;
   /** Admission time, which picks the rate window, day and month the request counts in; defaults to now. */
   now?: Date;
 }
@@ -130,6 +135,7 @@ export class AccountingService
       worstCase: request.worstCase,
       worstCaseTokens: request.worstCaseTokens,
       countsRequest: request.countsRequest,
+      holdClientLimits: request.holdClientLimits ?? true,
       expiresAt: new Date(now.getTime() + this.config.billing.reservationTtlMs),
       now,
     });

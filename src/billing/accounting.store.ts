@@ -54,6 +54,8 @@ export interface Admission extends LimitDemand {
   expiresAt: Date;
   /** The admission time: it picks the rate window, day and month the request counts in. */
   now: Date;
+  /** False when the client has no limits: its row is not touched and the reservation holds nothing on it. */
+  holdClientLimits?: boolean;
 }
 
 /** A pending reservation that settlement, void or the sweeper closed: what it held on the provider and the client. */
@@ -75,6 +77,16 @@ const LIMIT_CHECK_ATTEMPTS = 3;
  * record twice. Rows are locked in one order, provider then client then rollup, so PostgreSQL transactions cannot
  * deadlock.
  */
+/** The hold of a client without limits: nothing, which settlement, void and the sweeper release as nothing. */
+const NO_CLIENT_HOLD = (admission: Admission): ClientHold => ({
+  clientId: admission.clientId,
+  budgetDay: null,
+  budgetMonth: null,
+  budgetHeld: 0n,
+  rateWindow: null,
+  tokensHeld: 0,
+});
+
 @Injectable()
 export class AccountingStore {
   private readonly timeZone: string;
@@ -104,6 +116,11 @@ export class AccountingStore {
           if (held === 0) {
             return { outcome: "insufficient_credit" };
           }
+        }
+
+        if (admission.holdClientLimits === false) {
+          await this.claimRequestId(tx, admission, NO_CLIENT_HOLD(admission));
+          return { outcome: "admitted", rateLimits: null };
         }
 
         const state = await this.holdClientLimits(tx, admission, periods);

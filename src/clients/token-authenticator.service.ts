@@ -27,6 +27,7 @@ interface TokenRow {
   client_name: string;
   client_status: ClientStatus;
   allowed_models: string | string[] | null;
+  has_limits: number | boolean;
   expires_at: number | string | Date | null;
   revoked_at: number | string | Date | null;
 }
@@ -96,13 +97,17 @@ export class TokenAuthenticator {
       clientName: row.client_name,
       tokenId: row.token_id,
       allowedModels: parseAllowedModels(row.allowed_models),
+      hasLimits: Boolean(row.has_limits),
     };
   }
 
   private async lookUp(hash: string): Promise<TokenRow | undefined> {
     const rows = await this.db.read<TokenRow>(
       `select t.id as token_id, t.token_hash, c.id as client_id, c.name as client_name, c.status as client_status,
-         c.allowed_models, t.expires_at, t.revoked_at
+         c.allowed_models, t.expires_at, t.revoked_at,
+         (c.requests_per_minute is not null or c.tokens_per_minute is not null
+           or c.max_concurrent_requests is not null or c.daily_budget is not null
+           or c.monthly_budget is not null) as has_limits
        from client_tokens t join clients c on c.id = t.client_id
        where t.token_hash = ?`,
       [hash],

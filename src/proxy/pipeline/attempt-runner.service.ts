@@ -119,6 +119,7 @@ export class AttemptRunner {
         worstCase: worstCaseCost(bounds.input, bounds.output, route.prices),
         worstCaseTokens: bounds.input + bounds.output,
         countsRequest: !call.counted,
+        holdClientLimits: call.principal.hasLimits,
       })
       .catch((error: unknown) => {
         this.logger.error({
