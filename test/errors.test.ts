@@ -392,6 +392,26 @@ describe("errors", () => {
     expect(JSON.stringify(response.body)).toContain("Your key is [redacted].");
   });
 
+  it("removes the provider key from streamed content", async () => {
+    const key = await providerKey();
+    upstream.script({ content: ["Your key is ", key, "."] });
+
+    const response = await request(`${proxy.baseUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${token}`,
+      },
+      body: JSON.stringify({ ...chat, stream: true }),
+    });
+    const text = await response.body.text();
+
+    expect(response.statusCode).toBe(200);
+    expect(text).not.toContain(key);
+    expect(text).toContain("[redacted]");
+    expect(text).toContain("data: [DONE]");
+  });
+
   it("removes the provider key from error events in a stream", async () => {
     const key = await providerKey();
     upstream.script({

@@ -28,6 +28,7 @@ import { CircuitBreaker } from "./circuit-breaker.service";
 import { admissionError, limitError } from "./pipeline-errors";
 import { providerTarget } from "./provider-target";
 import { retryAfterMs } from "./route-plan";
+import { scrubbingClient } from "./scrubbing-client";
 import {
   classifyTransportError,
   firstEvent,
@@ -455,7 +456,7 @@ export class AttemptRunner {
     call.reply.raw.flushHeaders();
 
     const relay = call.endpoint.streamRelay(call.request, {
-      client: call.reply.raw,
+      client: scrubbingClient(call.reply.raw, route.provider.apiKey),
       signal: attempt.controller.signal,
       providerKey: route.provider.apiKey,
       requestId: call.requestId,
