@@ -9,14 +9,14 @@ import { TokenEstimator } from "./token-estimator.service";
 /** The error format a client expects, chosen by the endpoint it called. */
 export type ClientDialect = "openai" | "anthropic";
 
-/** What the pipeline needs from every parsed client request. Each endpoint extends it with its own fields. */
+/** Fields the pipeline reads from every parsed client request. Each endpoint extends it with its own fields. */
 export interface ParsedRequest {
   /** Public model name the client sent. */
   model: string;
   stream: boolean;
 }
 
-/** Most input and output tokens a request can use; admission holds credit for them and estimates stop at them. */
+/** Upper bounds on a request's input and output tokens. Admission reserves credit for them, and estimates stop at them. */
 export interface TokenBounds {
   input: number;
   output: number;
@@ -44,7 +44,7 @@ export interface UpstreamRequest {
   headers?: Record<string, string>;
 }
 
-/** A non-streamed upstream answer turned into the client's format. */
+/** A non-streamed upstream response turned into the client's format. */
 export interface JsonAnswer {
   /** JSON text sent to the client with status 200. */
   body: string;
@@ -60,7 +60,7 @@ export interface StreamRelay {
   run(body: AsyncIterable<Buffer>): Promise<RelayOutcome>;
 }
 
-/** What a relay needs besides the request. */
+/** Context a relay needs besides the request. */
 export interface RelayContext {
   client: ServerResponse;
   signal: AbortSignal;

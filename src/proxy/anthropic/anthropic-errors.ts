@@ -1,7 +1,11 @@
 import { IncomingHttpHeaders } from "node:http";
 
 import { OpenAiErrorType, ProxyError } from "../../common/proxy-error";
-import { scrubSecretDeep } from "../openai/upstream-errors";
+import {
+  CALLER_ERRORS,
+  scrubSecretDeep,
+  upstreamHttpError,
+} from "../openai/upstream-errors";
 
 /** Anthropic's `error.type` values, as its API and SDK list them. */
 export type AnthropicErrorType =
@@ -67,18 +71,6 @@ const OPENAI_TYPE_OF_ANTHROPIC: Record<AnthropicErrorType, OpenAiErrorType> = {
   timeout_error: "timeout_error",
   overloaded_error: "service_unavailable_error",
 };
-
-/** Provider statuses whose error is about the caller's request, so it is passed on as it came. */
-const CALLER_ERRORS = new Set([400, 404, 409, 413, 422]);
-
-/** Rate-limit headers copied from a provider's 429 so clients can wait as told. */
-const RETRY_HEADERS = [
-  "retry-after",
-  "anthropic-ratelimit-requests-reset",
-  "anthropic-ratelimit-tokens-reset",
-  "anthropic-ratelimit-input-tokens-reset",
-  "anthropic-ratelimit-output-tokens-reset",
-];
 
 /** The fields of an Anthropic error body. */
 export interface AnthropicErrorFields {
@@ -189,10 +181,9 @@ export function parseAnthropicError(
 }
 
 /**
- * Maps an Anthropic provider's error response to the error the client receives, with the same policy as for
- * OpenAI providers: errors about the request pass on as they came, a rejected provider key becomes a 502 that
- * names the provider, a 429 keeps its retry headers, an overload (529) becomes a retryable 503, and other
- * failures become a 502.
+ * Maps an Anthropic provider's error response to the error the client receives, with the policy every provider
+ * kind shares; only the body is read in Anthropic's format, and its error type becomes the code of a passed-on
+ * caller error.
  */
 export function anthropicUpstreamHttpError(
   status: number,
@@ -201,81 +192,20 @@ export function anthropicUpstreamHttpError(
   providerName: string,
   providerKey: string,
 ): ProxyError {
-  const upstream = parseAnthropicError(bodyText, providerKey);
-
-  if (CALLER_ERRORS.has(status)) {
-    return new ProxyError(
-      upstream?.message ??
-        `The provider rejected the request (HTTP ${status}).`,
-      {
-        status,
+  return upstreamHttpError(
+    status,
+    bodyText,
+    headers,
+    providerName,
+    providerKey,
+    (text, key) => {
+      const upstream = parseAnthropicError(text, key);
+      return {
+        message: upstream?.message,
         type: openAiTypeFor(upstream?.type ?? "", status),
-        code: upstream?.type ?? "upstream_rejected",
-      },
-    );
-  }
-
-  if (status === 401 || status === 403) {
-    return new ProxyError(
-      `The provider '${providerName}' rejected the proxy's credentials (HTTP ${status}). ` +
-        "An operator must check the provider's API key.",
-      {
-        status: 502,
-        type: "upstream_error",
-        code: "upstream_auth_failed",
-        logLevel: "error",
-      },
-    );
-  }
-
-  if (status === 429) {
-    return new ProxyError(
-      upstream?.message ??
-        "The provider is rate limiting requests. Retry later.",
-      {
-        status: 429,
-        type: "rate_limit_error",
-        code: "rate_limit_exceeded",
-        headers: copyHeaders(headers, RETRY_HEADERS),
-        logLevel: "warn",
-      },
-    );
-  }
-
-  if (status === 529 || upstream?.type === "overloaded_error") {
-    return new ProxyError(
-      `The provider '${providerName}' is overloaded. Retry later.`,
-      {
-        status: 503,
-        type: "service_unavailable_error",
-        code: "upstream_overloaded",
-        headers: copyHeaders(headers, ["retry-after"]),
-        logLevel: "warn",
-      },
-    );
-  }
-
-  return new ProxyError(
-    `The provider '${providerName}' failed (HTTP ${status})${upstream?.message ? `: ${upstream.message}` : "."}`,
-    {
-      status: 502,
-      type: "upstream_error",
-      code: "upstream_server_error",
-      logLevel: "warn",
+        code: CALLER_ERRORS.has(status) ? upstream?.type : undefined,
+        overloaded: upstream?.type === "overloaded_error",
+      };
     },
   );
-}
-
-function copyHeaders(
-  headers: IncomingHttpHeaders,
-  names: string[],
-): Record<string, string> {
-  const copied: Record<string, string> = {};
-  for (const name of names) {
-    const value = headers[name];
-    if (typeof value === "string") {
-      copied[name] = value;
-    }
-  }
-  return copied;
 }

@@ -7,14 +7,18 @@ import {
 } from "../upstream/upstream-client.service";
 
 /** Provider statuses whose error is about the caller's request, so it is passed on as it came. */
-const CALLER_ERRORS = new Set([400, 404, 409, 413, 422]);
+export const CALLER_ERRORS = new Set([400, 404, 409, 413, 422]);
 
-/** Rate-limit headers copied from a provider's 429 so clients can wait as told. */
+/** Rate-limit headers, OpenAI's and Anthropic's, copied from a provider's 429 so clients can wait as long as it says. */
 const RETRY_HEADERS = [
   "retry-after",
   "retry-after-ms",
   "x-ratelimit-reset-requests",
   "x-ratelimit-reset-tokens",
+  "anthropic-ratelimit-requests-reset",
+  "anthropic-ratelimit-tokens-reset",
+  "anthropic-ratelimit-input-tokens-reset",
+  "anthropic-ratelimit-output-tokens-reset",
 ];
 
 /** Shortest secret scrubbed from provider messages; shorter values would match ordinary text. */
@@ -53,15 +57,37 @@ export function scrubSecretDeep(value: unknown, secret: string): unknown {
   return value;
 }
 
-/** Maps a provider's error response to the error the client receives. */
+/** The fields of a provider's error body that the client-facing error uses, read with the provider key scrubbed. */
+export interface ProviderErrorFields {
+  message?: string;
+  type?: string;
+  code?: string;
+  param?: string;
+  /** The provider says it is overloaded (Anthropic's `overloaded_error`), which is worth retrying later. */
+  overloaded?: boolean;
+}
+
+/** Reads an error body in a provider's own format; `status` lets a format derive the type from it. */
+export type ProviderErrorParser = (
+  bodyText: string,
+  providerKey: string,
+  status: number,
+) => ProviderErrorFields | null;
+
+/**
+ * Maps a provider's error response to the error the client receives, whatever the provider's format: errors
+ * about the request pass on as they came, a rejected provider key becomes a 502 that names the provider, a 429
+ * keeps its retry headers, an overload (529) becomes a retryable 503, and other failures become a 502.
+ */
 export function upstreamHttpError(
   status: number,
   bodyText: string,
   headers: IncomingHttpHeaders,
   providerName: string,
   providerKey: string,
+  parse: ProviderErrorParser = parseOpenAiError,
 ): ProxyError {
-  const upstream = parseOpenAiError(bodyText, providerKey);
+  const upstream = parse(bodyText, providerKey, status);
 
   if (CALLER_ERRORS.has(status)) {
     return new ProxyError(
@@ -100,6 +126,19 @@ export function upstreamHttpError(
         type: "rate_limit_error",
         code: upstream?.code ?? "rate_limit_exceeded",
         headers: copyHeaders(headers, RETRY_HEADERS),
+        logLevel: "warn",
+      },
+    );
+  }
+
+  if (status === 529 || upstream?.overloaded === true) {
+    return new ProxyError(
+      `The provider '${providerName}' is overloaded. Retry later.`,
+      {
+        status: 503,
+        type: "service_unavailable_error",
+        code: "upstream_overloaded",
+        headers: copyHeaders(headers, ["retry-after"]),
         logLevel: "warn",
       },
     );
@@ -162,18 +201,11 @@ export function upstreamFailure(
   );
 }
 
-interface OpenAiErrorBody {
-  message?: string;
-  type?: string;
-  code?: string;
-  param?: string;
-}
-
 /** The fields of an OpenAI error body, with the provider key scrubbed from each. */
 function parseOpenAiError(
   text: string,
   providerKey: string,
-): OpenAiErrorBody | null {
+): ProviderErrorFields | null {
   try {
     const parsed = scrubSecretDeep(JSON.parse(text), providerKey) as {
       error?: Record<string, unknown>;

@@ -300,7 +300,7 @@ export class AttemptRunner {
       };
     }
 
-    // The provider judged the request itself: another provider would answer the same.
+    // The provider rejected the request itself, so another provider would reject it too.
     this.breaker.released(route.provider.id);
     return { retry: false, error };
   }

@@ -36,7 +36,7 @@ export interface Attempt<R extends ParsedRequest> {
   controller: AbortController;
 }
 
-/** What an attempt that did not answer the client tells the retry loop. */
+/** Outcome of an attempt that did not answer the client, for the retry loop. */
 export type AttemptFailure =
   | {
       retry: true;
@@ -47,7 +47,7 @@ export type AttemptFailure =
     }
   | { retry: false; error: ProxyError };
 
-/** How an attempt ended, as its accounting record states it. */
+/** End state of an attempt, as its accounting record stores it. */
 export interface Settlement {
   /** `performance.now()` when the answer was complete; defaults to the moment of settling. */
   finishedAt?: number;
