@@ -6,12 +6,14 @@ import { Migration20261215090000AdminSignIn as PostgresqlAdminSignIn } from "./p
 import { Migration20261216090000AuditTrail as PostgresqlAuditTrail } from "./postgresql/Migration20261216090000AuditTrail";
 import { Migration20261217090000Routing as PostgresqlRouting } from "./postgresql/Migration20261217090000Routing";
 import { Migration20261218090000ClientLimits as PostgresqlClientLimits } from "./postgresql/Migration20261218090000ClientLimits";
+import { Migration20261219090000AccountingFunctions as PostgresqlAccountingFunctions } from "./postgresql/Migration20261219090000AccountingFunctions";
 import { Migration20261204120000InitialSchema as SqliteInitialSchema } from "./sqlite/Migration20261204120000InitialSchema";
 import { Migration20261211090000JobLeases as SqliteJobLeases } from "./sqlite/Migration20261211090000JobLeases";
 import { Migration20261215090000AdminSignIn as SqliteAdminSignIn } from "./sqlite/Migration20261215090000AdminSignIn";
 import { Migration20261216090000AuditTrail as SqliteAuditTrail } from "./sqlite/Migration20261216090000AuditTrail";
 import { Migration20261217090000Routing as SqliteRouting } from "./sqlite/Migration20261217090000Routing";
 import { Migration20261218090000ClientLimits as SqliteClientLimits } from "./sqlite/Migration20261218090000ClientLimits";
+import { Migration20261219090000AccountingFunctions as SqliteAccountingFunctions } from "./sqlite/Migration20261219090000AccountingFunctions";
 
 /*
  * Each dialect has its own list, oldest first, with the same names in the same order. A schema change adds one
@@ -25,6 +27,10 @@ export const SQLITE_MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261216090000AuditTrail", class: SqliteAuditTrail },
   { name: "Migration20261217090000Routing", class: SqliteRouting },
   { name: "Migration20261218090000ClientLimits", class: SqliteClientLimits },
+  {
+    name: "Migration20261219090000AccountingFunctions",
+    class: SqliteAccountingFunctions,
+  },
 ];
 
 export const POSTGRESQL_MIGRATIONS: MigrationObject[] = [
@@ -42,5 +48,9 @@ export const POSTGRESQL_MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261218090000ClientLimits",
     class: PostgresqlClientLimits,
+  },
+  {
+    name: "Migration20261219090000AccountingFunctions",
+    class: PostgresqlAccountingFunctions,
   },
 ];

@@ -7,8 +7,8 @@ import {
   WriteTransactionRunner,
 } from "../database/write-transaction";
 import {
-  addClientSpend,
   ClientHold,
+  clientSpendAssignments,
   readClientLimitState,
   releaseClientHolds,
   takeClientHolds,
@@ -103,6 +103,9 @@ export class AccountingStore {
    * one transaction. Nothing is written unless all three succeed.
    */
   async admit(admission: Admission): Promise<AdmissionOutcome> {
+    if (this.transactions.postgres && admission.holdClientLimits === false) {
+      return this.admitUnlimitedOnPostgres(admission);
+    }
     const periods = limitPeriods(admission.now, this.timeZone);
 
     return this.transactions
@@ -147,6 +150,40 @@ export class AccountingStore {
         }
         throw error;
       });
+  }
+
+  /**
+   * PostgreSQL admission of a client without limits, in one round trip: `llmp_admit_unlimited` runs the provider
+   * hold and the claim of the request id that {@link admit} runs statement by statement.
+   */
+  private async admitUnlimitedOnPostgres(
+    admission: Admission,
+  ): Promise<AdmissionOutcome> {
+    const call = {
+      request_id: admission.requestId,
+      provider_id: admission.providerId,
+      client_id: admission.clientId,
+      amount: admission.amount.toString(),
+      prepaid: admission.prepaid,
+      expires_at: admission.expiresAt.toISOString(),
+      now: admission.now.toISOString(),
+    };
+
+    try {
+      const [row] = await this.transactions.commitAlone<{ admitted: boolean }>(
+        "select llmp_admit_unlimited(?, cast(? as jsonb)) as admitted",
+        [JSON.stringify(call)],
+        NOT_YET_DURABLE,
+      );
+      return row.admitted
+        ? { outcome: "admitted", rateLimits: null }
+        : { outcome: "insufficient_credit" };
+    } catch (error) {
+      if (isAlreadyRecordedOnPostgres(error)) {
+        return { outcome: "duplicate_request_id" };
+      }
+      throw error;
+    }
   }
 
   /**
@@ -288,6 +325,10 @@ export class AccountingStore {
    * changing anything when the request id was already recorded.
    */
   async settle(record: RequestRecord): Promise<SettleResult> {
+    if (this.transactions.postgres) {
+      return this.settleOnPostgres(record);
+    }
+
     try {
       const shortfall = await this.transactions.runGrouped(async (tx) => {
         const closed = await this.closeReservation(
@@ -310,18 +351,63 @@ export class AccountingStore {
           );
         }
         await this.addToClientTotals(tx, record);
-        await addClientSpend(
-          tx,
-          record.clientId,
-          record.cost,
-          limitPeriods(record.createdAt, this.timeZone),
-        );
         await this.addToDailyRollup(tx, record);
         return shortfall;
       }, DURABLE);
       return { outcome: "recorded", shortfall };
     } catch (error) {
       if (error instanceof AlreadyRecorded) {
+        return { outcome: "duplicate", shortfall: 0n };
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * PostgreSQL settlement in one round trip: `llmp_settle` runs the statements of {@link settle} on the server, in
+   * the same order, so the provider's row is locked for microseconds instead of several round trips.
+   */
+  private async settleOnPostgres(record: RequestRecord): Promise<SettleResult> {
+    const usage = record.usage;
+    const periods = limitPeriods(record.createdAt, this.timeZone);
+    const call = {
+      request_id: record.requestId,
+      client_id: record.clientId,
+      token_id: record.tokenId,
+      provider_id: record.providerId,
+      model_config_id: record.modelConfigId,
+      model: record.model,
+      endpoint: record.endpoint,
+      status: record.status,
+      error_class: record.errorClass,
+      upstream_status: record.upstreamStatus,
+      streamed: record.streamed,
+      prompt_tokens: usage.promptTokens,
+      completion_tokens: usage.completionTokens,
+      cache_read_tokens: usage.cacheReadTokens,
+      cache_write_tokens: usage.cacheWriteTokens,
+      reasoning_tokens: usage.reasoningTokens,
+      usage_estimated: record.usageEstimated,
+      cost: record.cost.toString(),
+      prepaid: record.prepaid,
+      latency_ms: record.latencyMs,
+      ttft_ms: record.ttftMs,
+      created_at: record.createdAt.toISOString(),
+      now: new Date().toISOString(),
+      spend_day: periods.day,
+      spend_month: periods.month,
+      rollup_day: utcDay(record.createdAt),
+    };
+
+    try {
+      const [row] = await this.transactions.commitAlone<{ shortfall: string }>(
+        "select cast(llmp_settle(?, cast(? as jsonb)) as text) as shortfall",
+        [JSON.stringify(call)],
+        DURABLE,
+      );
+      return { outcome: "recorded", shortfall: BigInt(row.shortfall) };
+    } catch (error) {
+      if (isAlreadyRecordedOnPostgres(error)) {
         return { outcome: "duplicate", shortfall: 0n };
       }
       throw error;
@@ -453,15 +539,21 @@ export class AccountingStore {
     }
   }
 
+  /** Adds the request to the client's lifetime totals and its cost to the day's and month's budget spend. */
   private async addToClientTotals(
     tx: SqlTransaction,
     record: RequestRecord,
   ): Promise<void> {
     const usage = record.usage;
+    const spend = clientSpendAssignments(
+      record.cost,
+      limitPeriods(record.createdAt, this.timeZone),
+    );
     await tx.run(
       `update clients set total_requests = total_requests + 1, total_prompt_tokens = total_prompt_tokens + ?,
          total_completion_tokens = total_completion_tokens + ?, total_cached_tokens = total_cached_tokens + ?,
-         total_reasoning_tokens = total_reasoning_tokens + ?, total_cost = total_cost + cast(? as bigint)
+         total_reasoning_tokens = total_reasoning_tokens + ?, total_cost = total_cost + cast(? as bigint),
+         ${spend.sql}
        where id = ?`,
       [
         usage.promptTokens,
@@ -469,6 +561,7 @@ export class AccountingStore {
         usage.cacheReadTokens,
         usage.reasoningTokens,
         record.cost,
+        ...spend.params,
         record.clientId,
       ],
     );
@@ -515,6 +608,13 @@ export class AccountingStore {
 }
 
 class DuplicateAdmission extends Error {}
+
+/** The SQLSTATE that `llmp_admit_unlimited` and `llmp_settle` raise for a request id already in use or recorded. */
+const ALREADY_RECORDED_STATE = "LPDUP";
+
+function isAlreadyRecordedOnPostgres(error: unknown): boolean {
+  return (error as { code?: unknown })?.code === ALREADY_RECORDED_STATE;
+}
 
 /** Thrown inside the admission transaction to roll it back when a client limit rejects the request. */
 class LimitReached extends Error {

@@ -1,4 +1,9 @@
-import { Inject, Injectable, OnApplicationShutdown } from "@nestjs/common";
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+} from "@nestjs/common";
 import { MikroORM } from "@mikro-orm/core";
 import { EntityManager } from "@mikro-orm/knex";
 
@@ -8,6 +13,11 @@ import { APP_CONFIG } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
 
 import { isSqlite } from "./migration-runner";
+import {
+  PG_WAL_FLUSH_SQL,
+  PG_WAL_FLUSH_UNAVAILABLE,
+  PgWalFlush,
+} from "./pg-wal-flush";
 import { WalCheckpointer } from "./wal-checkpointer";
 import { WalSync } from "./wal-sync";
 
@@ -94,6 +104,11 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
   private checkpointer: WalCheckpointer | null = null;
   private readonly queue: QueuedWork[] = [];
   private flushing = false;
+  /** Flushes PostgreSQL's WAL for durable commits made without waiting for it; null on SQLite. */
+  private readonly pgFlush: PgWalFlush | null;
+  /** Whether the server can run the flush, learnt from the first durable commit; null until then. */
+  private pgFlushUsable: boolean | null = null;
+  private readonly logger = new Logger(WriteTransactionRunner.name);
 
   constructor(
     private readonly orm: MikroORM,
@@ -107,6 +122,13 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
       this.sqlite && this.fullSync !== "NORMAL"
         ? new WalSync(`${config.database.sqlitePath}-wal`)
         : null;
+    this.pgFlush = this.sqlite
+      ? null
+      : new PgWalFlush(() =>
+          this.withConnection(async (tx) => {
+            await tx.all(PG_WAL_FLUSH_SQL);
+          }),
+        );
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -121,16 +143,83 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
     this.observer = observer;
   }
 
-  /** Runs `work` in a transaction of its own. */
+  /**
+   * Runs `work` in a transaction of its own. A durable transaction on PostgreSQL commits without waiting for the
+   * WAL flush, so its row locks are free for the next transaction at once, and then waits for a shared flush.
+   */
   async run<T>(
     work: (tx: SqlTransaction) => Promise<T>,
     options: WriteOptions = { durable: true },
   ): Promise<T> {
+    if (options.durable && (await this.canFlushPgLater())) {
+      const result = await this.transact(work, false);
+      await this.pgFlush!.flush();
+      return result;
+    }
+
     const result = await this.transact(work, options.durable);
     if (options.durable && this.walSync) {
       await this.walSync.sync();
     }
     return result;
+  }
+
+  /** Whether the database is PostgreSQL, where {@link commitAlone} runs server-side functions. */
+  get postgres(): boolean {
+    return !this.sqlite;
+  }
+
+  /**
+   * PostgreSQL only: runs one statement outside any explicit transaction, so it commits on its own in one round
+   * trip. The statement's first placeholder is filled in here with whether it may commit without waiting for the
+   * WAL flush; the functions called this way set `synchronous_commit` for their transaction from it. A durable
+   * call then waits for the shared flush, as {@link run} does.
+   */
+  async commitAlone<T>(
+    sql: string,
+    params: SqlParam[],
+    options: WriteOptions,
+  ): Promise<T[]> {
+    if (this.sqlite) {
+      throw new Error("commitAlone runs on PostgreSQL only");
+    }
+
+    const flushLater = options.durable && (await this.canFlushPgLater());
+    const rows = await this.withConnection((tx) =>
+      tx.all<T>(sql, [!options.durable || flushLater, ...params]),
+    );
+    if (flushLater) {
+      await this.pgFlush!.flush();
+    }
+    return rows;
+  }
+
+  /**
+   * Whether durable PostgreSQL commits can leave the WAL flush to {@link PgWalFlush}. The first call runs one
+   * flush to find out; a server that refuses the statement gets synchronous commits, as before. An outage throws
+   * and the next call asks again.
+   */
+  private async canFlushPgLater(): Promise<boolean> {
+    if (!this.pgFlush) {
+      return false;
+    }
+    if (this.pgFlushUsable === null) {
+      try {
+        await this.pgFlush.flush();
+        this.pgFlushUsable = true;
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (typeof code !== "string" || !PG_WAL_FLUSH_UNAVAILABLE.has(code)) {
+          throw error;
+        }
+        this.pgFlushUsable = false;
+        this.logger.warn({
+          msg: "the database refuses pg_logical_emit_message; durable writes commit synchronously and hold their row locks until the WAL is flushed",
+          code,
+        });
+      }
+    }
+    return this.pgFlushUsable;
   }
 
   /** Runs `work` in a transaction and commits it; a durable commit on SQLite still needs {@link WalSync.sync}. */
@@ -214,6 +303,11 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
 
       try {
         await this.transact(async (tx) => {
+          // Alone in its group, an item needs no savepoint: its failure rolls back a transaction of its own.
+          if (group.length === 1) {
+            outcomes.push({ ok: true, value: await group[0].work(tx) });
+            return;
+          }
           for (const item of group) {
             outcomes.push(await runUnderSavepoint(tx, item.work));
           }
@@ -279,7 +373,8 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
    */
   private async beginImmediate(connection: SqliteConnection): Promise<void> {
     const deadline = performance.now() + this.busyTimeoutMs;
-    connection.pragma("busy_timeout = 0");
+    // Prepared once: `Database.pragma` would compile the statement on every call.
+    this.prepared(connection, "pragma busy_timeout = 0").get();
     try {
       for (;;) {
         try {
@@ -294,7 +389,10 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
         await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
       }
     } finally {
-      connection.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+      this.prepared(
+        connection,
+        `pragma busy_timeout = ${this.busyTimeoutMs}`,
+      ).get();
     }
   }
 
