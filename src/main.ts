@@ -1,10 +1,23 @@
 import "reflect-metadata";
 
+import { setFlagsFromString } from "node:v8";
+
 import { bootLogger, createApp } from "./bootstrap";
 import { loadConfig } from "./config/load-config";
 
 async function main(): Promise<void> {
   const config = loadConfig();
+
+  // Under load V8 lets the old generation grow to about four times what survives a full collection, nearly all of
+  // it finished requests' garbage. A smaller growth factor keeps resident memory near the live set for a few
+  // percent more time in the collector. V8 reads this flag whenever it sets the next limit, so it takes effect
+  // though the engine is already running.
+  if (config.server.heapGrowingPercent > 0) {
+    setFlagsFromString(
+      `--heap-growing-percent=${config.server.heapGrowingPercent}`,
+    );
+  }
+
   const app = await createApp(config);
 
   // On SIGTERM or SIGINT the server stops accepting connections, lets in-flight requests finish and write their

@@ -159,17 +159,16 @@ export async function releaseClientHolds(
 }
 
 /**
- * Adds a settled cost to the client's day and month spend, by the period the request was created in. A request of
- * a later period than the stored one starts that period (its holds start at zero: no request was admitted in it
- * yet, or the counters would be in it already). A request of an earlier period is not counted: that period's
- * budget no longer admits anything.
+ * The assignments of an `update clients` that add a settled cost to the client's day and month spend, by the
+ * period the request was created in, with their parameters. A request of a later period than the stored one starts
+ * that period (its holds start at zero: no request was admitted in it yet, or the counters would be in it already).
+ * A request of an earlier period is not counted: that period's budget no longer admits anything. Settlement joins
+ * them to the update of the client's totals, so the row is written once.
  */
-export async function addClientSpend(
-  tx: SqlTransaction,
-  clientId: number,
+export function clientSpendAssignments(
   cost: bigint,
   periods: Pick<LimitPeriods, "day" | "month">,
-): Promise<void> {
+): { sql: string; params: SqlParam[] } {
   const assignments = (column: string) => {
     const starts = `${column} is null or ${column} < ?`;
     return `${column}_spent = case when ${starts} then cast(? as bigint)
@@ -179,10 +178,10 @@ export async function addClientSpend(
   };
   const params = (key: string) => [key, cost, key, cost, key, key, key];
 
-  await tx.run(
-    `update clients set ${assignments("budget_day")}, ${assignments("budget_month")} where id = ?`,
-    [...params(periods.day), ...params(periods.month), clientId],
-  );
+  return {
+    sql: `${assignments("budget_day")}, ${assignments("budget_month")}`,
+    params: [...params(periods.day), ...params(periods.month)],
+  };
 }
 
 function toState(row: StateRow): ClientLimitState {

