@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from "@nestjs/common";
 import { ScheduleModule } from "@nestjs/schedule";
+import { Logger } from "pino";
 
 import { AdminModule } from "./admin/admin.module";
 import { AuthModule } from "./auth/auth.module";
@@ -20,13 +21,13 @@ import { ProxyModule } from "./proxy/proxy.module";
 
 @Module({})
 export class AppModule {
-  /** The whole service for the given configuration. */
-  static register(config: AppConfig): DynamicModule {
+  /** The whole service for the given configuration, logging through `logger`. */
+  static register(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggingModule,
+        LoggingModule.forRoot(logger),
         DatabaseModule.forRoot(config),
         CryptoModule,
         ScheduleModule.forRoot(),

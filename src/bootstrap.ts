@@ -15,6 +15,7 @@ import { HttpExceptionFilter } from "./common/http-exception.filter";
 import { errorDialect, ProxyError } from "./common/proxy-error";
 import { assignRequestId } from "./common/request-id";
 import { AppConfig } from "./config/config.schema";
+import { createRootLogger, logWhenFinished } from "./logging/request-logging";
 
 /**
  * Builds the application for a configuration without listening, so the service and the tests start it the
@@ -23,10 +24,16 @@ import { AppConfig } from "./config/config.schema";
 export async function createApp(
   config: AppConfig,
 ): Promise<NestFastifyApplication> {
+  const logger = createRootLogger(config);
   const adapter = new FastifyAdapter({
     bodyLimit: config.server.bodyLimitBytes,
     trustProxy: config.server.trustProxy,
-    // Fastify's own id becomes the raw request's too, so pino-http tags its lines with the same id.
+    // Fastify gives each request a child of this logger that tags every line with the request id, and Nest's
+    // middleware hands it on to nestjs-pino. The request's line is logged by logWhenFinished, not by Fastify.
+    loggerInstance: logger,
+    disableRequestLogging: true,
+    requestIdLogLabel: "requestId",
+    // Fastify's own id becomes the raw request's too.
     genReqId: (request: IncomingMessage) => {
       const id = assignRequestId(request);
       (request as typeof request & { id: string }).id = id;
@@ -42,7 +49,7 @@ export async function createApp(
   });
 
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.register(config),
+    AppModule.register(config, logger),
     adapter,
     {
       bufferLogs: true,
@@ -62,11 +69,16 @@ export async function createApp(
 const REQUEST_RECEIVE_TIMEOUT_MS = 120_000;
 
 /**
- * Fastify hooks that run outside Nest: every response carries its request id, and `/v1` bodies that are
- * compressed or not JSON are rejected with a 415 in OpenAI's format before anything parses them.
+ * Fastify hooks that run outside Nest: every request gets its log line, every response carries its request id, and
+ * `/v1` bodies that are compressed or not JSON are rejected with a 415 in OpenAI's format before anything parses them.
  */
 function addRequestHooks(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
+
+  fastify.addHook("onRequest", (request, reply, done) => {
+    logWhenFinished(request.log, request.raw, reply.raw);
+    done();
+  });
 
   fastify.addHook("onSend", async (request, reply, payload) => {
     reply.header("x-request-id", request.id);

@@ -48,7 +48,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 
   private log(error: ProxyError, exception: unknown): void {
-    // pino-http's child logger adds the request id to this line already.
+    // The request's child logger adds the request id to this line already.
     const entry = {
       msg: "request failed",
       status: error.status,

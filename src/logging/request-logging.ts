@@ -1,0 +1,79 @@
+import { IncomingMessage, ServerResponse } from "node:http";
+
+import { FastifyBaseLogger } from "fastify";
+import pino, { Logger } from "pino";
+
+import { AppConfig } from "../config/config.schema";
+
+/** Log keys whose values are replaced before a line is written, wherever they appear one level down. */
+const REDACTED_PATHS = [
+  "req.headers.authorization",
+  'req.headers["x-api-key"]',
+  "req.headers.cookie",
+  "*.authorization",
+  "*.apiKey",
+  "*.api_key",
+  "*.token",
+  "*.password",
+  "*.secret",
+];
+
+/** Bytes of log lines gathered before a write, and the longest a line waits for one, in milliseconds. */
+const LOG_BUFFER_BYTES = 4096;
+const LOG_FLUSH_MS = 200;
+
+/**
+ * Creates the process's root logger: JSON lines on standard output, secret-looking keys redacted. Lines are written
+ * asynchronously, so a request never waits for the write, and gathered up to 4 KiB or 200 ms per system call,
+ * because one write per line cost a tenth of a millisecond of the request's core. pino flushes what is buffered
+ * when the process exits; a process killed outright loses at most the last 200 ms of lines.
+ */
+export function createRootLogger(config: AppConfig): Logger {
+  return pino(
+    {
+      level: config.logging.level,
+      redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+    },
+    pino.destination({
+      dest: 1,
+      sync: false,
+      minLength: LOG_BUFFER_BYTES,
+      periodicFlush: LOG_FLUSH_MS,
+    }),
+  );
+}
+
+/**
+ * Logs one line per request through its logger (Fastify's child of the root, which carries the request id) once its
+ * response has ended, or the connection closed before it could: method, path
+ * (without the query string, which may carry a token sent in the wrong place), status and duration. Health checks
+ * are not logged. Statuses from 500 log at error, from 400 at warn.
+ */
+export function logWhenFinished(
+  log: FastifyBaseLogger,
+  request: IncomingMessage,
+  response: ServerResponse,
+): void {
+  const url = request.url ?? "";
+  if (url.startsWith("/health/")) {
+    return;
+  }
+
+  const started = performance.now();
+  response.once("close", () => {
+    const entry = {
+      req: { method: request.method, url: url.split("?")[0] },
+      res: { statusCode: response.statusCode },
+      responseTime: Math.round(performance.now() - started),
+    };
+    if (!response.writableFinished) {
+      log.warn(entry, "request aborted before the response ended");
+    } else if (response.statusCode >= 500) {
+      log.error(entry, "request failed");
+    } else if (response.statusCode >= 400) {
+      log.warn(entry, "request completed");
+    } else {
+      log.info(entry, "request completed");
+    }
+  });
+}
