@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { Client } from "pg";
@@ -13,6 +13,24 @@ export const DIST = process.env.BENCH_DIST ?? join(__dirname, "..", "dist");
 const ROOT = join(DIST, "..");
 const CLI = join(DIST, "src", "cli", "main.js");
 const MAIN = join(DIST, "src", "main.js");
+
+/** The node options in the `start` script of the measured build's package.json, such as `--no-memory-reducer`. */
+const START_OPTIONS = startOptions(join(ROOT, "package.json"));
+
+function startOptions(packageJson: string): string[] {
+  const scripts = (
+    JSON.parse(readFileSync(packageJson, "utf8")) as {
+      scripts?: Record<string, string>;
+    }
+  ).scripts;
+  const start = /^node((?: --\S+)*) \S*main\.js$/.exec(scripts?.start ?? "");
+  if (!start) {
+    throw new Error(
+      `${packageJson}: no "start" script of the form "node [--options] .../main.js"`,
+    );
+  }
+  return start[1].split(" ").filter(Boolean);
+}
 
 /** Prepaid credit of the benchmark provider, in USD: enough that no run is refused for credit. */
 const CREDIT_USD = "1000000";
@@ -146,14 +164,22 @@ export class LlmProxyTarget {
     }
   }
 
-  /** Starts the built server (`dist/src/main.js`) pinned to `core`, with `extraArgs` for node. */
+  /**
+   * Starts the built server (`dist/src/main.js`) pinned to `core`, with the node options of `npm start` and
+   * `extraArgs`, so the benchmark measures the server as it is run.
+   */
   async start(core: number, extraArgs: string[] = []): Promise<Started> {
-    this.server = await startPinned(core, [...extraArgs, MAIN], {
-      cwd: ROOT,
-      env: { ...this.env, PORT: "0" },
-      logPath: join(this.folder, `server-${Date.now()}.log`),
-      ready: /"msg":"llm-proxy listening","url":"http:\/\/127\.0\.0\.1:(\d+)"/,
-    });
+    this.server = await startPinned(
+      core,
+      [...START_OPTIONS, ...extraArgs, MAIN],
+      {
+        cwd: ROOT,
+        env: { ...this.env, PORT: "0" },
+        logPath: join(this.folder, `server-${Date.now()}.log`),
+        ready:
+          /"msg":"llm-proxy listening","url":"http:\/\/127\.0\.0\.1:(\d+)"/,
+      },
+    );
     return this.server;
   }
 

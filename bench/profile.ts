@@ -24,12 +24,15 @@ import { memoryOf, startPinned, stop } from "./processes";
  *   PROFILE_CPU=1 npm run bench:profile -- postgresql saturation
  *
  * Scenarios: `sequential` (2,000 calls one at a time), `saturation` (32 connections for 10 s, non-streaming),
- * `stream` (the same, streaming), `provider` (50 ms upstream at 100 calls per second for 8 s).
+ * `stream` (the same, streaming), `provider` (50 ms upstream at `PROFILE_RATE` calls per second, 100 by default,
+ * for 8 s).
  */
 const ROOT = join(__dirname, "..");
 const ADMIN_URL =
   process.env.BENCH_POSTGRES_URL ??
   "postgres://postgres@127.0.0.1:5432/postgres";
+/** Calls per second of the `provider` scenario; `PROFILE_RATE` changes it. */
+const RATE = Number(process.env.PROFILE_RATE ?? 100);
 const SCENARIOS = ["sequential", "saturation", "stream", "provider"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -47,6 +50,8 @@ async function main(): Promise<void> {
   const standIn = await startPinned(
     1,
     [
+      // As in bench/run.ts: no memory-reducer pauses in the measuring instrument.
+      "--no-memory-reducer",
       "-r",
       "ts-node/register/transpile-only",
       join(__dirname, "upstream-standin.ts"),
@@ -65,10 +70,13 @@ async function main(): Promise<void> {
     ADMIN_URL,
   );
   const profileDir = join(work, "cpu");
-  const nodeArgs =
-    process.env.PROFILE_CPU === "1"
+  // PROFILE_NODE_ARGS passes more options to the server's node, V8 flags among them.
+  const nodeArgs = [
+    ...(process.env.PROFILE_CPU === "1"
       ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]
-      : [];
+      : []),
+    ...(process.env.PROFILE_NODE_ARGS ?? "").split(" ").filter(Boolean),
+  ];
 
   try {
     const server = await proxy.start(0, nodeArgs);
@@ -97,7 +105,7 @@ async function main(): Promise<void> {
       scenario === "sequential"
         ? runSequential(load, 2_000)
         : scenario === "provider"
-          ? runFixedRate(load, 100, 8_000)
+          ? runFixedRate(load, RATE, 8_000)
           : runClosedLoop(load, 32, 10_000);
 
     await proxy.beginRun();
@@ -147,6 +155,8 @@ async function main(): Promise<void> {
     console.log(
       `CPU profile: ${join(profileDir, file)} (open it in Chrome DevTools)`,
     );
+  } else if (process.env.BENCH_KEEP === "1") {
+    console.log(`kept ${work}`);
   } else {
     rmSync(work, { recursive: true, force: true });
   }
