@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 
 /** A server the benchmark started, pinned to one core, and the port it listens on. */
 export interface Started {
@@ -113,4 +114,21 @@ function tail(path: string): string {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Starts the upstream stand-in pinned to `core`. It is the measuring instrument, so it runs without V8's memory
+ * reducer, whose pauses would add noise to every target's figures alike.
+ */
+export function startStandIn(core: number, logPath: string): Promise<Started> {
+  return startPinned(
+    core,
+    [
+      "--no-memory-reducer",
+      "-r",
+      "ts-node/register/transpile-only",
+      join(__dirname, "upstream-standin.ts"),
+    ],
+    { cwd: join(__dirname, ".."), logPath, ready: /"listening":(\d+)/ },
+  );
 }

@@ -13,7 +13,7 @@ import {
   Target,
 } from "./load";
 import { Dialect, LlmProxyTarget, PROVIDER_KEY } from "./llm-proxy-target";
-import { memoryOf, startPinned, stop } from "./processes";
+import { memoryOf, startStandIn, stop } from "./processes";
 
 /**
  * Profiles llm-proxy alone: the stand-in, one llm-proxy server and one scenario, with the server under
@@ -27,7 +27,6 @@ import { memoryOf, startPinned, stop } from "./processes";
  * `stream` (the same, streaming), `provider` (50 ms upstream at `PROFILE_RATE` calls per second, 100 by default,
  * for 8 s).
  */
-const ROOT = join(__dirname, "..");
 const ADMIN_URL =
   process.env.BENCH_POSTGRES_URL ??
   "postgres://postgres@127.0.0.1:5432/postgres";
@@ -47,21 +46,7 @@ async function main(): Promise<void> {
   }
 
   const work = mkdtempSync(join(os.tmpdir(), "llmp-profile-"));
-  const standIn = await startPinned(
-    1,
-    [
-      // As in bench/run.ts: no memory-reducer pauses in the measuring instrument.
-      "--no-memory-reducer",
-      "-r",
-      "ts-node/register/transpile-only",
-      join(__dirname, "upstream-standin.ts"),
-    ],
-    {
-      cwd: ROOT,
-      logPath: join(work, "standin.log"),
-      ready: /"listening":(\d+)/,
-    },
-  );
+  const standIn = await startStandIn(1, join(work, "standin.log"));
   const proxy = await LlmProxyTarget.create(
     dialect,
     join(work, "llmp"),

@@ -17,7 +17,13 @@ import {
   Target,
 } from "./load";
 import { LlmProxyTarget, PROVIDER_KEY } from "./llm-proxy-target";
-import { memoryOf, Started, startPinned, stop } from "./processes";
+import {
+  memoryOf,
+  Started,
+  startPinned,
+  startStandIn,
+  stop,
+} from "./processes";
 import { measureRetention, RetentionReport } from "./retention";
 import { renderReport, Report, ScenarioRow } from "./report";
 
@@ -103,22 +109,7 @@ async function main(): Promise<void> {
 
   try {
     log(`working in ${work}`);
-    const standIn = await startPinned(
-      LOAD_CORE,
-      [
-        // The stand-in is the measuring instrument: V8's memory reducer would pause it now and then, which adds
-        // noise to every target's figures alike.
-        "--no-memory-reducer",
-        "-r",
-        "ts-node/register/transpile-only",
-        join(__dirname, "upstream-standin.ts"),
-      ],
-      {
-        cwd: ROOT,
-        logPath: join(work, "standin.log"),
-        ready: /"listening":(\d+)/,
-      },
-    );
+    const standIn = await startStandIn(LOAD_CORE, join(work, "standin.log"));
     const upstream = `http://127.0.0.1:${standIn.port}`;
     const bearer = { authorization: `Bearer ${PROVIDER_KEY}` };
 

@@ -153,7 +153,7 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
   ): Promise<T> {
     if (options.durable && (await this.canFlushPgLater())) {
       const result = await this.transact(work, false);
-      await this.pgFlush!.flush();
+      await this.flushPg();
       return result;
     }
 
@@ -185,19 +185,42 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
     }
 
     const flushLater = options.durable && (await this.canFlushPgLater());
-    const rows = await this.withConnection((tx) =>
-      tx.all<T>(sql, [!options.durable || flushLater, ...params]),
-    );
+    let rows: T[];
+    try {
+      rows = await this.withConnection((tx) =>
+        tx.all<T>(sql, [!options.durable || flushLater, ...params]),
+      );
+    } catch (error) {
+      // A statement that finds its work already done (a request already recorded) reports it as an error. That
+      // earlier commit may still be waiting for its flush, so the caller waits for one too.
+      if (flushLater) {
+        await this.flushPg();
+      }
+      throw error;
+    }
     if (flushLater) {
-      await this.pgFlush!.flush();
+      await this.flushPg();
     }
     return rows;
+  }
+
+  /** Runs a shared WAL flush; a server that starts refusing the statement gets synchronous commits from then on. */
+  private async flushPg(): Promise<void> {
+    try {
+      await this.pgFlush!.flush();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === "string" && PG_WAL_FLUSH_UNAVAILABLE.has(code)) {
+        this.pgFlushUsable = false;
+      }
+      throw error;
+    }
   }
 
   /**
    * Whether durable PostgreSQL commits can leave the WAL flush to {@link PgWalFlush}. The first call runs one
    * flush to find out; a server that refuses the statement gets synchronous commits, as before. An outage throws
-   * and the next call asks again.
+   * and the next call checks again.
    */
   private async canFlushPgLater(): Promise<boolean> {
     if (!this.pgFlush) {

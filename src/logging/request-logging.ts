@@ -44,10 +44,10 @@ export function createRootLogger(config: AppConfig): Logger {
 }
 
 /**
- * Logs one line per request through its logger (Fastify's child of the root, which carries the request id) once its
- * response has ended, or the connection closed before it could: method, path
- * (without the query string, which may carry a token sent in the wrong place), status and duration. Health checks
- * are not logged. Statuses from 500 log at error, from 400 at warn.
+ * Logs one line per request once its response has ended, or once the connection closed before it could. The line
+ * goes through the request's logger, Fastify's child of the root, which carries the request id. It holds the
+ * method, the path without the query string (which may carry a token sent in the wrong place), the status and the
+ * duration. Health checks are not logged. Statuses from 500 log at error, from 400 at warn.
  */
 export function logWhenFinished(
   log: FastifyBaseLogger,
