@@ -33,6 +33,16 @@ export function createRootLogger(config: AppConfig): Logger {
     {
       level: config.logging.level,
       redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+      // Fastify's own error lines pass the whole request and reply; only these fields of them are logged.
+      serializers: {
+        req: (request: { method?: string; url?: string }) => ({
+          method: request.method,
+          url: request.url?.split("?")[0],
+        }),
+        res: (response: { statusCode?: number }) => ({
+          statusCode: response.statusCode,
+        }),
+      },
     },
     pino.destination({
       dest: 1,
