@@ -1,4 +1,5 @@
 import { IncomingMessage } from "node:http";
+import { createRequire } from "node:module";
 
 import { Logger as NestLogger } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
@@ -31,8 +32,10 @@ export async function createApp(
     // Fastify gives each request a child of this logger that tags every line with the request id, and Nest's
     // middleware hands it on to nestjs-pino. The request's line is logged by logWhenFinished, not by Fastify.
     loggerInstance: logger,
-    disableRequestLogging: true,
-    requestIdLogLabel: "requestId",
+    logController: new adapterFastify.LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: "requestId",
+    }),
     // Fastify's own id becomes the raw request's too.
     genReqId: (request: IncomingMessage) => {
       const id = assignRequestId(request);
@@ -64,6 +67,26 @@ export async function createApp(
   await app.init();
   return app;
 }
+
+/**
+ * The Fastify that Nest's adapter runs, which can be another copy than the one this package depends on. Fastify
+ * accepts a LogController only from its own copy.
+ */
+const adapterFastify = createRequire(
+  require.resolve("@nestjs/platform-fastify"),
+)("fastify") as {
+  LogController: new (options: {
+    disableRequestLogging: boolean;
+    requestIdLogLabel: string;
+  }) => AdapterLogController;
+};
+
+type AdapterOptions = NonNullable<
+  ConstructorParameters<typeof FastifyAdapter>[0]
+>;
+type AdapterLogController = NonNullable<
+  AdapterOptions extends { logController?: infer C } ? C : never
+>;
 
 /** Maximum time, in milliseconds, a client may take to send its whole request, body included. */
 const REQUEST_RECEIVE_TIMEOUT_MS = 120_000;
