@@ -57,13 +57,21 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (error.status >= 500 && !(exception instanceof ProxyError)) {
       this.logger.error({ ...entry, err: exception });
     } else if (error.logLevel === "error") {
-      this.logger.error({ ...entry, message: error.message });
+      this.logger.error({ ...entry, message: withoutQuery(error.message) });
     } else if (error.logLevel === "warn") {
-      this.logger.warn({ ...entry, message: error.message });
+      this.logger.warn({ ...entry, message: withoutQuery(error.message) });
     } else {
-      this.logger.debug({ ...entry, message: error.message });
+      this.logger.debug({ ...entry, message: withoutQuery(error.message) });
     }
   }
+}
+
+/**
+ * Drops query strings from a message before it is logged: Nest's 404 message quotes the URL, and a query string
+ * may carry a token that a client sent in the wrong place.
+ */
+function withoutQuery(message: string): string {
+  return message.replace(/(\/[^\s?]*)\?\S*/g, "$1");
 }
 
 /** Maps Nest, Fastify and unknown errors onto one shape. */

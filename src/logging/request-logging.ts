@@ -18,6 +18,9 @@ const REDACTED_PATHS = [
   "*.secret",
 ];
 
+/** The probes that orchestrators call every few seconds; their requests are not logged. */
+const HEALTH_PROBES = new Set(["/health/live", "/health/ready"]);
+
 /** Bytes of log lines gathered before a write, and the longest a line waits for one, in milliseconds. */
 const LOG_BUFFER_BYTES = 4096;
 const LOG_FLUSH_MS = 200;
@@ -57,29 +60,38 @@ export function createRootLogger(config: AppConfig): Logger {
  * Logs one line per request once its response has ended, or once the connection closed before it could. The line
  * goes through the request's logger, Fastify's child of the root, which carries the request id. It holds the
  * method, the path without the query string (which may carry a token sent in the wrong place), the status and the
- * duration. Health checks are not logged. Statuses from 500 log at error, from 400 at warn.
+ * duration. The liveness and readiness probes are not logged. Statuses from 500 log at error, from 400 at warn.
  */
 export function logWhenFinished(
   log: FastifyBaseLogger,
   request: IncomingMessage,
   response: ServerResponse,
 ): void {
-  const url = request.url ?? "";
-  if (url.startsWith("/health/")) {
+  const path = (request.url ?? "").split("?")[0];
+  if (HEALTH_PROBES.has(path)) {
     return;
   }
 
   const started = performance.now();
   response.once("close", () => {
-    const entry = {
-      req: { method: request.method, url: url.split("?")[0] },
-      res: { statusCode: response.statusCode },
-      responseTime: Math.round(performance.now() - started),
-    };
+    const responseTime = Math.round(performance.now() - started);
+    const req = { method: request.method, url: path };
     if (!response.writableFinished) {
+      // A status that was never sent is not logged as if it had been.
+      const entry = response.headersSent
+        ? { req, res: { statusCode: response.statusCode }, responseTime }
+        : { req, responseTime };
       log.warn(entry, "request aborted before the response ended");
-    } else if (response.statusCode >= 500) {
-      log.error(entry, "request failed");
+      return;
+    }
+
+    const entry = {
+      req,
+      res: { statusCode: response.statusCode },
+      responseTime,
+    };
+    if (response.statusCode >= 500) {
+      log.error(entry, "request completed");
     } else if (response.statusCode >= 400) {
       log.warn(entry, "request completed");
     } else {

@@ -136,7 +136,7 @@ export class AttemptRecorder {
     }
     this.logger.debug({
       msg: "request metered",
-      requestId: attempt.id,
+      attemptId: attempt.id,
       outcome,
       status: record.status,
       errorClass: record.errorClass,

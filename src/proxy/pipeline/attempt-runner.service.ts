@@ -229,7 +229,7 @@ export class AttemptRunner {
     if (neverReachedProvider(error)) {
       this.logger.warn({
         msg: "provider unreachable",
-        requestId: attempt.id,
+        attemptId: attempt.id,
         provider: route.provider.name,
         err: error,
       });
@@ -240,7 +240,7 @@ export class AttemptRunner {
         : classifyTransportError(error);
       this.logger.warn({
         msg: "upstream call failed",
-        requestId: attempt.id,
+        attemptId: attempt.id,
         provider: route.provider.name,
         errorClass,
         err: error,

@@ -164,7 +164,6 @@ export class ProxyPipeline {
       if (attempt > 1) {
         this.logger.warn({
           msg: "retrying request on another attempt",
-          requestId: call.requestId,
           attempt,
           provider: route.provider.name,
           after: lastFailure?.error.code,
