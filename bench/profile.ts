@@ -17,8 +17,8 @@ import { memoryOf, startStandIn, stop } from "./processes";
 
 /**
  * Profiles llm-proxy alone: the stand-in, one llm-proxy server and one scenario, with the server under
- * `node --cpu-prof` when `PROFILE_CPU=1`. Runs the same load on the stand-in afterwards and prints what the proxy
- * added, and where the profile went; the full comparison with the peer and the floor is `npm run bench`.
+ * `node --cpu-prof` when `PROFILE_CPU=1`. Runs the same load on the stand-in afterwards, prints what the proxy
+ * added and where the profile went. The full comparison with the peer and the floor is `npm run bench`.
  *
  *   npm run bench:profile -- sqlite sequential
  *   PROFILE_CPU=1 npm run bench:profile -- postgresql saturation

@@ -1,6 +1,6 @@
 import { PgWalFlush } from "./pg-wal-flush";
 
-/** A flush statement whose completion each test controls, and a count of how often it ran. */
+/** Returns a flush statement whose completion each test controls, and the list of its runs in start order. */
 function controlledBarrier() {
   const pending: { resolve: () => void; reject: (error: Error) => void }[] = [];
   const barrier = () =>
@@ -46,7 +46,7 @@ describe("PgWalFlush", () => {
     expect(pending).toHaveLength(2);
   });
 
-  it("rejects the callers of a failed flush and runs a new one for those waiting", async () => {
+  it("fails one flush, runs the next", async () => {
     const { barrier, pending } = controlledBarrier();
     const flush = new PgWalFlush(barrier);
 

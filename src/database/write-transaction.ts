@@ -171,9 +171,9 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
 
   /**
    * PostgreSQL only: runs one statement outside any explicit transaction, so it commits on its own in one round
-   * trip. The statement's first placeholder is filled in here with whether it may commit without waiting for the
-   * WAL flush; the functions called this way set `synchronous_commit` for their transaction from it. A durable
-   * call then waits for the shared flush, as {@link run} does.
+   * trip. This method fills the statement's first placeholder with whether it may commit without waiting for the
+   * WAL flush, and the functions called this way set `synchronous_commit` from it. A durable call then waits for
+   * the shared flush, as {@link run} does.
    */
   async commitAlone<T>(
     sql: string,
@@ -218,9 +218,9 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
   }
 
   /**
-   * Whether durable PostgreSQL commits can leave the WAL flush to {@link PgWalFlush}. The first call runs one
-   * flush to find out; a server that refuses the statement gets synchronous commits, as before. An outage throws
-   * and the next call checks again.
+   * Returns whether durable PostgreSQL commits can leave the WAL flush to {@link PgWalFlush}. The first call runs
+   * one flush to find out. A server that rejects the statement gets synchronous commits, as before. An outage
+   * throws, and the next call checks again.
    */
   private async canFlushPgLater(): Promise<boolean> {
     if (!this.pgFlush) {

@@ -43,8 +43,8 @@ const lastDays = new Map<string, { minute: number; day: string }>();
 
 /**
  * Returns the calendar day of an instant in `timeZone`, as `YYYY-MM-DD`. Every current UTC offset is a whole number
- * of minutes, so a day starts on a minute boundary and the answer for one minute holds for all of it; the last
- * one is remembered, because formatting costs several microseconds and each request asks twice.
+ * of minutes, so a day starts on a minute boundary and the day computed for one minute is right for all of it.
+ * The last result is kept, because formatting costs several microseconds and each request needs the day twice.
  */
 export function calendarDay(instant: Date, timeZone: string): string {
   const minute = Math.floor(instant.getTime() / 60_000);

@@ -4,7 +4,7 @@ import { Logger } from "pino";
 
 /**
  * Structured JSON logs through pino, for Nest's logger and every module's. Lines logged while a request is served
- * go through that request's child logger (see request-logging.ts), so they carry its request id; outside requests
+ * go through that request's child logger (see request-logging.ts), so they carry its request id. Outside requests
  * they go through the root logger. Headers are never logged, and secret-looking keys are redacted.
  */
 @Module({})

@@ -27,7 +27,7 @@ const LOG_FLUSH_MS = 200;
 
 /**
  * Creates the process's root logger: JSON lines on standard output, secret-looking keys redacted. Lines are written
- * asynchronously, so a request never waits for the write, and gathered up to 4 KiB or 200 ms per system call,
+ * asynchronously, so a request does not wait for the write, and gathered up to 4 KiB or 200 ms per system call,
  * because one write per line cost a tenth of a millisecond of the request's core. pino flushes what is buffered
  * when the process exits; a process killed outright loses at most the last 200 ms of lines.
  */
@@ -58,7 +58,7 @@ export function createRootLogger(config: AppConfig): Logger {
 
 /**
  * Logs one line per request once its response has ended, or once the connection closed before it could. The line
- * goes through the request's logger, Fastify's child of the root, which carries the request id. It holds the
+ * goes through the request's logger, Fastify's child of the root, which carries the request id. It contains the
  * method, the path without the query string (which may carry a token sent in the wrong place), the status and the
  * duration. The liveness and readiness probes are not logged. Statuses from 500 log at error, from 400 at warn.
  */
