@@ -25,7 +25,8 @@ import { memoryOf, startStandIn, stop } from "./processes";
  *
  * Scenarios: `sequential` (2,000 calls one at a time), `saturation` (32 connections for 10 s, non-streaming),
  * `stream` (the same, streaming), `provider` (50 ms upstream at `PROFILE_RATE` calls per second, 100 by default,
- * for 8 s).
+ * for 8 s). `PROFILE_BEFORE=saturation,stream` runs those scenarios first, unmeasured, and `PROFILE_PAUSE_MS`
+ * waits that long after them, to reproduce the state a scenario meets in the full benchmark.
  */
 const ADMIN_URL =
   process.env.BENCH_POSTGRES_URL ??
@@ -34,6 +35,10 @@ const ADMIN_URL =
 const RATE = Number(process.env.PROFILE_RATE ?? 100);
 const SCENARIOS = ["sequential", "saturation", "stream", "provider"] as const;
 type Scenario = (typeof SCENARIOS)[number];
+const BEFORE = (process.env.PROFILE_BEFORE ?? "")
+  .split(",")
+  .filter(Boolean) as Scenario[];
+const PAUSE_MS = Number(process.env.PROFILE_PAUSE_MS ?? 0);
 
 async function main(): Promise<void> {
   const dialect = (process.argv[2] ?? "sqlite") as Dialect;
@@ -41,8 +46,10 @@ async function main(): Promise<void> {
   if (!["sqlite", "postgresql"].includes(dialect)) {
     throw new Error(`unknown dialect ${dialect}: sqlite or postgresql`);
   }
-  if (!SCENARIOS.includes(scenario)) {
-    throw new Error(`unknown scenario ${scenario}: ${SCENARIOS.join(", ")}`);
+  for (const name of [scenario, ...BEFORE]) {
+    if (!SCENARIOS.includes(name)) {
+      throw new Error(`unknown scenario ${name}: ${SCENARIOS.join(", ")}`);
+    }
   }
 
   const work = mkdtempSync(join(os.tmpdir(), "llmp-profile-"));
@@ -79,29 +86,46 @@ async function main(): Promise<void> {
       headerSets: [{ authorization: `Bearer ${PROVIDER_KEY}` }],
       model: scenario === "provider" ? "provider" : "instant",
     };
-    const shape: CallShape = {
-      stream: scenario === "stream" || scenario === "provider",
+    const shapeOf = (name: Scenario): CallShape => ({
+      stream: name === "stream" || name === "provider",
       maxTokens: 64,
-    };
-    const client = new LoadClient(target, 32, shape);
-    await runSequential(client, 500);
-
-    const run = (load: LoadClient) =>
-      scenario === "sequential"
+    });
+    const run = (load: LoadClient, name: Scenario) =>
+      name === "sequential"
         ? runSequential(load, 2_000)
-        : scenario === "provider"
+        : name === "provider"
           ? runFixedRate(load, RATE, 8_000)
           : runClosedLoop(load, 32, 10_000);
 
+    for (const name of BEFORE) {
+      const before = new LoadClient(
+        {
+          ...target,
+          model: name === "provider" ? "bench-provider" : "bench-instant",
+        },
+        32,
+        shapeOf(name),
+      );
+      await run(before, name);
+      await before.close();
+    }
+
+    // Idle time lets the server's pools and V8 settle as they do between scenarios of the full benchmark.
+    await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+    const shape = shapeOf(scenario);
+    const client = new LoadClient(target, 32, shape);
+    // A provider-like call takes a quarter of a second, so its warm-up is shorter.
+    await runSequential(client, scenario === "provider" ? 100 : 500);
+
     await proxy.beginRun();
-    const result = await run(client);
+    const result = await run(client, scenario);
     await client.close();
     const parity = await proxy.checkParity(result.ok);
 
     // The same load on the stand-in alone, whose figures are subtracted to give what the proxy adds.
     const directClient = new LoadClient(direct, 32, shape);
     await runSequential(directClient, 200);
-    const baseline = await run(directClient);
+    const baseline = await run(directClient, scenario);
     await directClient.close();
 
     const latencies = result.samples.map((sample) => sample.latencyMs);
