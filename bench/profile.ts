@@ -48,7 +48,9 @@ async function main(): Promise<void> {
   }
   for (const name of [scenario, ...BEFORE]) {
     if (!SCENARIOS.includes(name)) {
-      throw new Error(`unknown scenario ${name}: ${SCENARIOS.join(", ")}`);
+      throw new Error(
+        `invalid scenario "${name}": expected one of ${SCENARIOS.join(", ")}`,
+      );
     }
   }
 
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
       headerSets: proxy.tokens.map((token) => ({
         authorization: `Bearer ${token}`,
       })),
-      model: scenario === "provider" ? "bench-provider" : "bench-instant",
+      model: proxyModel(scenario),
     };
     const direct: Target = {
       name: "stand-in direct",
@@ -98,16 +100,13 @@ async function main(): Promise<void> {
           : runClosedLoop(load, 32, 10_000);
 
     for (const name of BEFORE) {
-      const before = new LoadClient(
-        {
-          ...target,
-          model: name === "provider" ? "bench-provider" : "bench-instant",
-        },
+      const earlierLoad = new LoadClient(
+        { ...target, model: proxyModel(name) },
         32,
         shapeOf(name),
       );
-      await run(before, name);
-      await before.close();
+      await run(earlierLoad, name);
+      await earlierLoad.close();
     }
 
     // Idle time lets the server's pools and V8 settle as they do between scenarios of the full benchmark.
@@ -169,6 +168,11 @@ async function main(): Promise<void> {
   } else {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Returns the seeded model that a scenario calls through llm-proxy: the 50 ms upstream or the instant one. */
+function proxyModel(scenario: Scenario): string {
+  return scenario === "provider" ? "bench-provider" : "bench-instant";
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,4 @@
-import { PgWalFlush } from "./pg-wal-flush";
+import { isPgFlushUnavailable, PgWalFlush } from "./pg-wal-flush";
 
 /** Returns a flush statement whose completion each test controls, and the list of its runs in start order. */
 function controlledBarrier() {
@@ -73,5 +73,18 @@ describe("PgWalFlush", () => {
     expect(pending).toHaveLength(2);
     pending[1].resolve();
     await expect(second).resolves.toBeUndefined();
+  });
+});
+
+describe("isPgFlushUnavailable", () => {
+  it.each([
+    ["undefined function", { code: "42883" }, true],
+    ["insufficient privilege", { code: "42501" }, true],
+    ["connection refused", { code: "ECONNREFUSED" }, false],
+    ["admin shutdown", { code: "57P01" }, false],
+    ["error without a code", new Error("boom"), false],
+    ["null", null, false],
+  ])("classifies %s", (_name, error, expected) => {
+    expect(isPgFlushUnavailable(error)).toBe(expected);
   });
 });

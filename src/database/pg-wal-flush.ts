@@ -41,4 +41,10 @@ export const PG_WAL_FLUSH_SQL =
   "select pg_logical_emit_message(true, 'llm-proxy', 'flush')";
 
 /** SQLSTATEs meaning the server cannot run the flushing statement: undefined function, insufficient privilege. */
-export const PG_WAL_FLUSH_UNAVAILABLE = new Set(["42883", "42501"]);
+const PG_WAL_FLUSH_UNAVAILABLE = new Set(["42883", "42501"]);
+
+/** Returns whether `error` means the server cannot run the flushing statement, as opposed to an outage. */
+export function isPgFlushUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && PG_WAL_FLUSH_UNAVAILABLE.has(code);
+}

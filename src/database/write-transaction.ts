@@ -15,7 +15,7 @@ import { AppConfig } from "../config/config.schema";
 import { isSqlite } from "./migration-runner";
 import {
   PG_WAL_FLUSH_SQL,
-  PG_WAL_FLUSH_UNAVAILABLE,
+  isPgFlushUnavailable,
   PgWalFlush,
 } from "./pg-wal-flush";
 import { WalCheckpointer } from "./wal-checkpointer";
@@ -209,8 +209,7 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
     try {
       await this.pgFlush!.flush();
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (typeof code === "string" && PG_WAL_FLUSH_UNAVAILABLE.has(code)) {
+      if (isPgFlushUnavailable(error)) {
         this.pgFlushUsable = false;
       }
       throw error;
@@ -231,14 +230,13 @@ export class WriteTransactionRunner implements OnApplicationShutdown {
         await this.pgFlush.flush();
         this.pgFlushUsable = true;
       } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        if (typeof code !== "string" || !PG_WAL_FLUSH_UNAVAILABLE.has(code)) {
+        if (!isPgFlushUnavailable(error)) {
           throw error;
         }
         this.pgFlushUsable = false;
         this.logger.warn({
           msg: "the database refuses pg_logical_emit_message; durable writes commit synchronously and hold their row locks until the WAL is flushed",
-          code,
+          err: error,
         });
       }
     }
