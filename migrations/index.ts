@@ -7,6 +7,7 @@ import { Migration20261216090000AuditTrail as PostgresqlAuditTrail } from "./pos
 import { Migration20261217090000Routing as PostgresqlRouting } from "./postgresql/Migration20261217090000Routing";
 import { Migration20261218090000ClientLimits as PostgresqlClientLimits } from "./postgresql/Migration20261218090000ClientLimits";
 import { Migration20261219090000AccountingFunctions as PostgresqlAccountingFunctions } from "./postgresql/Migration20261219090000AccountingFunctions";
+import { Migration20261220090000AccountingBatches as PostgresqlAccountingBatches } from "./postgresql/Migration20261220090000AccountingBatches";
 import { Migration20261204120000InitialSchema as SqliteInitialSchema } from "./sqlite/Migration20261204120000InitialSchema";
 import { Migration20261211090000JobLeases as SqliteJobLeases } from "./sqlite/Migration20261211090000JobLeases";
 import { Migration20261215090000AdminSignIn as SqliteAdminSignIn } from "./sqlite/Migration20261215090000AdminSignIn";
@@ -14,6 +15,7 @@ import { Migration20261216090000AuditTrail as SqliteAuditTrail } from "./sqlite/
 import { Migration20261217090000Routing as SqliteRouting } from "./sqlite/Migration20261217090000Routing";
 import { Migration20261218090000ClientLimits as SqliteClientLimits } from "./sqlite/Migration20261218090000ClientLimits";
 import { Migration20261219090000AccountingFunctions as SqliteAccountingFunctions } from "./sqlite/Migration20261219090000AccountingFunctions";
+import { Migration20261220090000AccountingBatches as SqliteAccountingBatches } from "./sqlite/Migration20261220090000AccountingBatches";
 
 /*
  * Each dialect has its own list, oldest first, with the same names in the same order. A schema change adds one
@@ -30,6 +32,10 @@ export const SQLITE_MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261219090000AccountingFunctions",
     class: SqliteAccountingFunctions,
+  },
+  {
+    name: "Migration20261220090000AccountingBatches",
+    class: SqliteAccountingBatches,
   },
 ];
 
@@ -52,5 +58,9 @@ export const POSTGRESQL_MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261219090000AccountingFunctions",
     class: PostgresqlAccountingFunctions,
+  },
+  {
+    name: "Migration20261220090000AccountingBatches",
+    class: PostgresqlAccountingBatches,
   },
 ];

@@ -3,6 +3,7 @@ import { RequestStatus } from "../src/billing/entities/llm-request.entity";
 import { RequestRecord } from "../src/billing/request-record";
 import { ReservationSweeper } from "../src/billing/reservation-sweeper.service";
 import { NO_USAGE } from "../src/billing/usage";
+import { MetricsService } from "../src/metrics/metrics.service";
 import { BillingMode } from "../src/providers/entities/provider.entity";
 import { ProxyHarness } from "./support/proxy-harness";
 
@@ -57,6 +58,7 @@ describe("accounting", () => {
     requestId: string,
     amount: bigint,
     expiresAt = new Date(Date.now() + 60_000),
+    holdClientLimits?: boolean,
   ) {
     const admission = await sut.admit({
       requestId,
@@ -69,9 +71,25 @@ describe("accounting", () => {
       countsRequest: true,
       expiresAt,
       now: new Date(),
+      holdClientLimits,
     });
     return admission.outcome;
   }
+
+  /** Reads how many PostgreSQL batches failed as a whole and were retried one request at a time. */
+  async function batchesRetried(): Promise<number> {
+    const metrics = await proxy.app.get(MetricsService).render();
+    const counts = [
+      ...metrics.matchAll(
+        /^llmp_accounting_batches_retried_total\{.*\} (\d+)$/gm,
+      ),
+    ];
+    return counts.reduce((sum, match) => sum + Number(match[1]), 0);
+  }
+
+  /** Admits as the proxy admits a client without limits: in a batch with the admissions of the same moment. */
+  const admitUnlimited = (requestId: string, amount: bigint) =>
+    admit(requestId, amount, new Date(Date.now() + 60_000), false);
 
   it("settles a replayed record once", async () => {
     expect(await admit("replayed", 1_000_000n)).toBe("admitted");
@@ -192,5 +210,161 @@ describe("accounting", () => {
     expect(after.balance).toBe(before.balance);
     expect(after.ledgerRows).toBe(before.ledgerRows);
     expect(after.clientCost - before.clientCost).toBe(7_000n);
+  });
+
+  it("admits racing requests up to credit", async () => {
+    const before = await proxy.snapshot(providerId, clientId);
+    const amount = (before.balance - before.reserved) / 3n;
+
+    const outcomes = await Promise.all(
+      ["race-1", "race-2", "race-3", "race-4", "race-5"].map((id) =>
+        admitUnlimited(id, amount),
+      ),
+    );
+
+    const after = await proxy.snapshot(providerId, clientId);
+    expect(outcomes.filter((outcome) => outcome === "admitted")).toHaveLength(
+      3,
+    );
+    expect(
+      outcomes.filter((outcome) => outcome === "insufficient_credit"),
+    ).toHaveLength(2);
+    expect(after.reserved - before.reserved).toBe(3n * amount);
+
+    const pending = await proxy.query<{ request_id: string }>(
+      "select request_id from credit_reservations where request_id like 'race-%' and status = 'pending'",
+    );
+    expect(pending).toHaveLength(3);
+    for (const { request_id } of pending) {
+      await sut.void(request_id, new Date());
+    }
+  });
+
+  it("admits a doubled request id once", async () => {
+    const before = await proxy.snapshot(providerId, clientId);
+
+    const outcomes = await Promise.all([
+      admitUnlimited("twice", 500n),
+      admitUnlimited("twice", 500n),
+    ]);
+
+    const after = await proxy.snapshot(providerId, clientId);
+    expect(outcomes.sort()).toEqual(["admitted", "duplicate_request_id"]);
+    expect(after.reserved - before.reserved).toBe(500n);
+    expect(await sut.void("twice", new Date())).toBe(true);
+  });
+
+  it("settles a batch with per-record outcomes", async () => {
+    const ids = ["together-1", "together-2", "together-3", "together-4"];
+    for (const id of ids) {
+      expect(await admitUnlimited(id, 1_000n)).toBe("admitted");
+    }
+    expect((await sut.settle(record("together-1", 100n))).outcome).toBe(
+      "recorded",
+    );
+    const before = await proxy.snapshot(providerId, clientId);
+
+    const results = await Promise.all([
+      sut.settle(record("together-1", 100n)),
+      sut.settle(record("together-2", 200n)),
+      sut.settle(record("together-3", 300n)),
+      sut.settle(record("together-3", 300n)),
+      sut.settle(record("together-4", 400n)),
+    ]);
+
+    const after = await proxy.snapshot(providerId, clientId);
+    expect(results).toEqual([
+      { outcome: "duplicate", shortfall: 0n },
+      { outcome: "recorded", shortfall: 0n },
+      { outcome: "recorded", shortfall: 0n },
+      { outcome: "duplicate", shortfall: 0n },
+      { outcome: "recorded", shortfall: 0n },
+    ]);
+    expect(before.balance - after.balance).toBe(900n);
+    expect(before.reserved - after.reserved).toBe(3_000n);
+    expect(after.requestRows - before.requestRows).toBe(3);
+    expect(after.ledgerRows - before.ledgerRows).toBe(3);
+    expect(after.clientRequests - before.clientRequests).toBe(3);
+    expect(after.clientCost - before.clientCost).toBe(900n);
+  });
+
+  it("isolates a failing record in a batch", async () => {
+    const ids = ["mixed-1", "mixed-bad", "mixed-2"];
+    for (const id of ids) {
+      expect(await admitUnlimited(id, 1_000n)).toBe("admitted");
+    }
+    const before = await proxy.snapshot(providerId, clientId);
+    const retriedBefore = await batchesRetried();
+    const bad = record("mixed-bad", 500n);
+    bad.usage = { ...bad.usage, promptTokens: -1 };
+
+    const results = await Promise.allSettled([
+      sut.settle(record("mixed-1", 100n)),
+      sut.settle(bad),
+      sut.settle(record("mixed-2", 200n)),
+    ]);
+
+    const after = await proxy.snapshot(providerId, clientId);
+    expect(results.map((result) => result.status)).toEqual([
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+    ]);
+    expect(before.balance - after.balance).toBe(300n);
+    expect(before.reserved - after.reserved).toBe(2_000n);
+    expect(after.requestRows - before.requestRows).toBe(2);
+    const [left] = await proxy.query<{ status: string }>(
+      "select status from credit_reservations where request_id = 'mixed-bad'",
+    );
+    expect(left.status).toBe("pending");
+    // SQLite isolates the record with a savepoint inside its group commit; PostgreSQL retries the batch per record.
+    expect(await batchesRetried()).toBe(
+      retriedBefore + (proxy.databaseUrl ? 1 : 0),
+    );
+    expect(await sut.void("mixed-bad", new Date())).toBe(true);
+  });
+
+  it("settles crossing batches without deadlock", async () => {
+    const other = await proxy.seedProvider({
+      baseUrl: "http://127.0.0.1:9/v1",
+      model: "crossing-model",
+      billing: BillingMode.Prepaid,
+      balance: "1.00",
+    });
+    const otherClient = await proxy.seedClient();
+    const mine = await proxy.snapshot(providerId, clientId);
+    const retriedBefore = await batchesRetried();
+    const theirs = await proxy.snapshot(other.providerId, otherClient.clientId);
+
+    // Neighbouring records alternate providers and clients, so two batches sent together meet the same rows in
+    // opposite orders unless the batches lock them in one order.
+    const records = Array.from({ length: 256 }, (_, index) => {
+      const crossed = index % 2 === (Math.floor(index / 64) % 2 === 0 ? 0 : 1);
+      return {
+        ...record(`crossing-${index}`, 10n),
+        ...(crossed
+          ? {
+              providerId: other.providerId,
+              modelConfigId: other.modelConfigId,
+              model: "crossing-model",
+              clientId: otherClient.clientId,
+              tokenId: otherClient.tokenId,
+            }
+          : {}),
+      };
+    });
+    const results = await Promise.all(records.map((r) => sut.settle(r)));
+
+    const mineAfter = await proxy.snapshot(providerId, clientId);
+    const theirsAfter = await proxy.snapshot(
+      other.providerId,
+      otherClient.clientId,
+    );
+    expect(results.every((result) => result.outcome === "recorded")).toBe(true);
+    expect(mine.balance - mineAfter.balance).toBe(1_280n);
+    expect(theirs.balance - theirsAfter.balance).toBe(1_280n);
+    expect(mineAfter.clientRequests - mine.clientRequests).toBe(128);
+    expect(theirsAfter.clientRequests - theirs.clientRequests).toBe(128);
+    expect(await batchesRetried()).toBe(retriedBefore);
   });
 });

@@ -1,7 +1,8 @@
-import { Inject, Injectable } from "@nestjs/common";
+import { Inject, Injectable, Logger } from "@nestjs/common";
 
 import { APP_CONFIG } from "../config/config.module";
 import { AppConfig } from "../config/config.schema";
+import { BatchOutcome, CallBatcher } from "../database/call-batcher";
 import {
   SqlTransaction,
   WriteTransactionRunner,
@@ -20,6 +21,7 @@ import {
   reportedLimit,
 } from "../limits/limit-state";
 import { limitPeriods, LimitPeriods } from "../limits/periods";
+import { MetricsService } from "../metrics/metrics.service";
 import type { AdmissionOutcome } from "./accounting.service";
 import { BalanceTransactionKind } from "./entities/balance-transaction.entity";
 import { ReservationStatus } from "./entities/credit-reservation.entity";
@@ -34,6 +36,15 @@ import { RequestRecord } from "./request-record";
  */
 const DURABLE = { durable: true };
 const NOT_YET_DURABLE = { durable: false };
+
+/**
+ * PostgreSQL admission and settlement batches: at most 64 requests a call, and two calls at once, so one batch runs
+ * while the previous one waits for its WAL flush.
+ */
+const POSTGRES_BATCHES = { maxBatch: 64, maxInFlight: 2 };
+
+/** One request as the PostgreSQL functions read it: snake_case keys, bigints as decimal text. */
+type FunctionArgument = Record<string, string | number | boolean | null>;
 
 /** Thrown inside the transaction to roll it back when the record was already written. */
 class AlreadyRecorded extends Error {}
@@ -90,12 +101,46 @@ const NO_CLIENT_HOLD = (admission: Admission): ClientHold => ({
 @Injectable()
 export class AccountingStore {
   private readonly timeZone: string;
+  private readonly admissions: CallBatcher<FunctionArgument, string>;
+  private readonly settlements: CallBatcher<FunctionArgument, SettleResult>;
+  private readonly logger = new Logger(AccountingStore.name);
 
   constructor(
     private readonly transactions: WriteTransactionRunner,
+    private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.timeZone = config.limits.timeZone;
+    this.admissions = new CallBatcher(
+      (calls) => this.admitBatchOnPostgres(calls),
+      {
+        ...POSTGRES_BATCHES,
+        onCallFailed: (error, items) =>
+          this.batchFailed("admission", error, items),
+      },
+    );
+    this.settlements = new CallBatcher(
+      (calls) => this.settleBatchOnPostgres(calls),
+      {
+        ...POSTGRES_BATCHES,
+        onCallFailed: (error, items) =>
+          this.batchFailed("settlement", error, items),
+      },
+    );
+  }
+
+  /** Counts and logs a batch that failed as a whole; its requests are then retried one by one. */
+  private batchFailed(
+    kind: "admission" | "settlement",
+    error: unknown,
+    calls: FunctionArgument[],
+  ): void {
+    this.metrics.observeBatchRetried(kind);
+    this.logger.warn({
+      msg: `a PostgreSQL ${kind} batch failed; retrying its requests one by one`,
+      requestIds: calls.map((call) => call.request_id),
+      err: error,
+    });
   }
 
   /**
@@ -153,13 +198,14 @@ export class AccountingStore {
   }
 
   /**
-   * PostgreSQL admission of a client without limits, in one round trip: `llmp_admit_unlimited` runs the provider
-   * hold and the claim of the request id that {@link admit} runs statement by statement.
+   * PostgreSQL admission of a client without limits: the request joins the next call of `llmp_admit_batch`, which
+   * runs the provider hold and the claim of the request id that {@link admit} runs statement by statement, for every
+   * request of the batch in one transaction.
    */
   private async admitUnlimitedOnPostgres(
     admission: Admission,
   ): Promise<AdmissionOutcome> {
-    const call = {
+    const outcome = await this.admissions.submit({
       request_id: admission.requestId,
       provider_id: admission.providerId,
       client_id: admission.clientId,
@@ -167,20 +213,49 @@ export class AccountingStore {
       prepaid: admission.prepaid,
       expires_at: admission.expiresAt.toISOString(),
       now: admission.now.toISOString(),
-    };
+    });
+    switch (outcome) {
+      case "admitted":
+        return { outcome: "admitted", rateLimits: null };
+      case "insufficient_credit":
+        return { outcome: "insufficient_credit" };
+      case "duplicate":
+        return { outcome: "duplicate_request_id" };
+      default:
+        throw new Error(
+          `llmp_admit_batch returned an invalid outcome: ${outcome}`,
+        );
+    }
+  }
 
+  /** Admits a batch in one call that need not be durable; see {@link admitUnlimitedOnPostgres}. */
+  private async admitBatchOnPostgres(
+    calls: FunctionArgument[],
+  ): Promise<BatchOutcome<string>[]> {
+    if (calls.length === 1) {
+      return [{ ok: true, value: await this.admitOneOnPostgres(calls[0]) }];
+    }
+
+    const [row] = await this.transactions.commitAlone<{ results: string[] }>(
+      "select llmp_admit_batch(?, cast(? as jsonb)) as results",
+      [JSON.stringify(calls)],
+      NOT_YET_DURABLE,
+    );
+    return row.results.map((value) => ({ ok: true, value }));
+  }
+
+  /** Admits one request through `llmp_admit_unlimited`, which does less work on the server than a batch of one. */
+  private async admitOneOnPostgres(call: FunctionArgument): Promise<string> {
     try {
       const [row] = await this.transactions.commitAlone<{ admitted: boolean }>(
         "select llmp_admit_unlimited(?, cast(? as jsonb)) as admitted",
         [JSON.stringify(call)],
         NOT_YET_DURABLE,
       );
-      return row.admitted
-        ? { outcome: "admitted", rateLimits: null }
-        : { outcome: "insufficient_credit" };
+      return row.admitted ? "admitted" : "insufficient_credit";
     } catch (error) {
       if (isAlreadyRecordedOnPostgres(error)) {
-        return { outcome: "duplicate_request_id" };
+        return "duplicate";
       }
       throw error;
     }
@@ -364,13 +439,64 @@ export class AccountingStore {
   }
 
   /**
-   * PostgreSQL settlement in one round trip: `llmp_settle` runs the statements of {@link settle} on the server, in
-   * the same order, so the provider's row is locked for microseconds instead of several round trips.
+   * PostgreSQL settlement: the record joins the next call of `llmp_settle_batch`, which runs the statements of
+   * {@link settle} on the server for every record of the batch, in one transaction. Under load that shares the round
+   * trip, the commit and the provider's row lock among the records that finished meanwhile. An idle process sends each
+   * record on its own.
    */
   private async settleOnPostgres(record: RequestRecord): Promise<SettleResult> {
+    return this.settlements.submit(this.settlementCall(record));
+  }
+
+  /**
+   * Settles a batch in one durable call. A request that another transaction recorded meanwhile fails the whole call
+   * with LPDUP, and the batcher then settles the records one by one.
+   */
+  private async settleBatchOnPostgres(
+    calls: FunctionArgument[],
+  ): Promise<BatchOutcome<SettleResult>[]> {
+    if (calls.length === 1) {
+      return [{ ok: true, value: await this.settleOneOnPostgres(calls[0]) }];
+    }
+
+    const [row] = await this.transactions.commitAlone<{ results: string[] }>(
+      "select llmp_settle_batch(?, cast(? as jsonb)) as results",
+      [JSON.stringify(calls)],
+      DURABLE,
+    );
+    return row.results.map((result) => ({
+      ok: true,
+      value:
+        result === "duplicate"
+          ? { outcome: "duplicate", shortfall: 0n }
+          : { outcome: "recorded", shortfall: BigInt(result) },
+    }));
+  }
+
+  /** Settles one record through `llmp_settle`, which does less work on the server than a batch of one. */
+  private async settleOneOnPostgres(
+    call: FunctionArgument,
+  ): Promise<SettleResult> {
+    try {
+      const [row] = await this.transactions.commitAlone<{ shortfall: string }>(
+        "select cast(llmp_settle(?, cast(? as jsonb)) as text) as shortfall",
+        [JSON.stringify(call)],
+        DURABLE,
+      );
+      return { outcome: "recorded", shortfall: BigInt(row.shortfall) };
+    } catch (error) {
+      if (isAlreadyRecordedOnPostgres(error)) {
+        return { outcome: "duplicate", shortfall: 0n };
+      }
+      throw error;
+    }
+  }
+
+  /** Converts a record to the argument that `llmp_settle_batch` and `llmp_settle` read. */
+  private settlementCall(record: RequestRecord): FunctionArgument {
     const usage = record.usage;
     const periods = limitPeriods(record.createdAt, this.timeZone);
-    const call = {
+    return {
       request_id: record.requestId,
       client_id: record.clientId,
       token_id: record.tokenId,
@@ -398,20 +524,6 @@ export class AccountingStore {
       spend_month: periods.month,
       rollup_day: utcDay(record.createdAt),
     };
-
-    try {
-      const [row] = await this.transactions.commitAlone<{ shortfall: string }>(
-        "select cast(llmp_settle(?, cast(? as jsonb)) as text) as shortfall",
-        [JSON.stringify(call)],
-        DURABLE,
-      );
-      return { outcome: "recorded", shortfall: BigInt(row.shortfall) };
-    } catch (error) {
-      if (isAlreadyRecordedOnPostgres(error)) {
-        return { outcome: "duplicate", shortfall: 0n };
-      }
-      throw error;
-    }
   }
 
   /**
@@ -609,7 +721,7 @@ export class AccountingStore {
 
 class DuplicateAdmission extends Error {}
 
-/** The SQLSTATE that `llmp_admit_unlimited` and `llmp_settle` raise for a request id already in use or recorded. */
+/** The SQLSTATE that the PostgreSQL functions raise for a request id already in use or recorded. */
 const ALREADY_RECORDED_STATE = "LPDUP";
 
 function isAlreadyRecordedOnPostgres(error: unknown): boolean {

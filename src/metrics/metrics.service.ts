@@ -85,6 +85,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly batchesRetried = new Counter({
+    name: "llmp_accounting_batches_retried_total",
+    help: "PostgreSQL admission or settlement batches that failed as a whole and were retried request by request",
+    labelNames: ["kind"],
+    registers: [this.registry],
+  });
+
   private readonly retries = new Counter({
     name: "llmp_upstream_retries_total",
     help: "Provider attempts after a failed one, by the provider that failed and the reason (status or error class)",
@@ -162,6 +169,10 @@ export class MetricsService {
 
   observeSpooled(): void {
     this.spooled.inc();
+  }
+
+  observeBatchRetried(kind: "admission" | "settlement"): void {
+    this.batchesRetried.inc({ kind });
   }
 
   async render(): Promise<string> {
