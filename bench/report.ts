@@ -1,3 +1,5 @@
+import { join } from "node:path";
+
 import type { RetentionReport } from "./retention";
 
 export interface ScenarioRow {
@@ -13,6 +15,9 @@ export interface ScenarioRow {
   stream?: boolean;
   rate?: number;
 }
+
+/** The last full run's measurements, kept beside the page so that `bench/render.ts` can write it again. */
+export const REPORT_PATH = join(__dirname, "report.json");
 
 export interface Report {
   quick: boolean;
@@ -72,10 +77,11 @@ function byKind(
   return rows.find((row) => row.kind === kind);
 }
 
+/** Grades a measured value against its requirement and, when the target has one, its stretch goal. */
 function verdict(
   value: number,
   must: number,
-  stretch: number,
+  stretch: number | null,
   higherIsBetter = false,
 ): string {
   if (!Number.isFinite(value)) {
@@ -83,7 +89,7 @@ function verdict(
   }
   const meets = (limit: number) =>
     higherIsBetter ? value >= limit : value <= limit;
-  return meets(stretch)
+  return stretch !== null && meets(stretch)
     ? "met (stretch too)"
     : meets(must)
       ? "met"
@@ -151,7 +157,7 @@ export function renderReport(report: Report, notes: string): string {
       name,
       "sequential added P99 ≤ 5 ms",
       `${ms(seqAdded99)} ms`,
-      verdict(seqAdded99, 5, 5),
+      verdict(seqAdded99, 5, null),
     ]);
     for (const stream of [false, true]) {
       const rows = report.saturation.filter((row) => row.stream === stream);

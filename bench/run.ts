@@ -25,7 +25,7 @@ import {
   stop,
 } from "./processes";
 import { measureRetention, RetentionReport } from "./retention";
-import { renderReport, Report, ScenarioRow } from "./report";
+import { renderReport, Report, REPORT_PATH, ScenarioRow } from "./report";
 
 /**
  * The benchmark: starts the upstream stand-in, the floor, llm-proxy on SQLite and on PostgreSQL, and the Portkey
@@ -289,17 +289,18 @@ async function main(): Promise<void> {
     join(ROOT, "BENCHMARKS.md"),
     await format(page, { parser: "markdown" }),
   );
+  // The raw numbers stay beside the page, so `npm run bench:render` can write the page again after the notes change.
   writeFileSync(
-    join(work, "report.json"),
-    JSON.stringify(
-      report,
-      (_key, value: unknown) =>
+    REPORT_PATH,
+    await format(
+      JSON.stringify(report, (_key, value: unknown) =>
         typeof value === "bigint" ? value.toString() : value,
-      2,
+      ),
+      { parser: "json" },
     ),
   );
   log(
-    `wrote BENCHMARKS.md in ${report.durationS} s; raw numbers in ${join(work, "report.json")}`,
+    `wrote BENCHMARKS.md in ${report.durationS} s; raw numbers in ${REPORT_PATH}`,
   );
   if (process.env.BENCH_KEEP !== "1") {
     rmSync(work, { recursive: true, force: true });

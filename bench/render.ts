@@ -1,0 +1,38 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+import { format } from "prettier";
+
+import { renderReport, Report, REPORT_PATH } from "./report";
+
+/**
+ * Writes BENCHMARKS.md again from the measurements of the last `npm run bench` (`bench/report.json`) and the current
+ * `bench/NOTES.md`, so that edits to the notes reach the page without measuring again. Another report file can be
+ * passed as the first argument.
+ *
+ *   npm run bench:render
+ */
+const ROOT = join(__dirname, "..");
+
+async function main(): Promise<void> {
+  const reportPath = process.argv[2] ?? REPORT_PATH;
+  if (!existsSync(reportPath)) {
+    throw new Error(
+      `${reportPath} not found: run \`npm run bench\` first, which writes it`,
+    );
+  }
+  const report = JSON.parse(readFileSync(reportPath, "utf8")) as Report;
+  const page = renderReport(
+    report,
+    readFileSync(join(__dirname, "NOTES.md"), "utf8"),
+  );
+  writeFileSync(
+    join(ROOT, "BENCHMARKS.md"),
+    await format(page, { parser: "markdown" }),
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
