@@ -207,19 +207,20 @@ export class ProxyPipeline {
   }
 
   /**
-   * Returns the next route whose circuit lets a request through, starting at `from` and wrapping around, so retries
-   * cycle over the routes. Returns null when every provider is resting or skipped.
+   * Returns the next route whose circuit lets a request through at `now` (epoch milliseconds), starting at `from` and
+   * wrapping around, so retries cycle over the routes. Returns null when every provider is resting or skipped.
    */
   private nextRoute(
     routes: ResolvedModel[],
     from: number,
     skipped: ReadonlySet<number>,
+    now = Date.now(),
   ): ResolvedModel | null {
     for (let offset = 0; offset < routes.length; offset += 1) {
       const route = routes[(from + offset) % routes.length];
       if (
         !skipped.has(route.provider.id) &&
-        this.breaker.tryAcquire(route.provider.id)
+        this.breaker.tryAcquire(route.provider.id, now)
       ) {
         return route;
       }
@@ -256,8 +257,9 @@ export class ProxyPipeline {
     await sleep(Math.max(waitMs, 0), undefined, {
       signal: call.controller.signal,
     }).catch(() => undefined);
+    // Node can fire a timer a millisecond or so before the wall clock reaches `until`, so the rest counts as over.
     return call.controller.signal.aborted
       ? null
-      : this.nextRoute(routes, from, skipped);
+      : this.nextRoute(routes, from, skipped, Math.max(Date.now(), until));
   }
 }
