@@ -1,9 +1,6 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
 
-import { format } from "prettier";
-
-import { renderReport, Report, REPORT_PATH } from "./report";
+import { Report, REPORT_PATH, writePage } from "./report";
 
 /**
  * Writes BENCHMARKS.md again from the measurements of the last `npm run bench` (`bench/report.json`) and the current
@@ -12,8 +9,6 @@ import { renderReport, Report, REPORT_PATH } from "./report";
  *
  *   npm run bench:render
  */
-const ROOT = join(__dirname, "..");
-
 async function main(): Promise<void> {
   const reportPath = process.argv[2] ?? REPORT_PATH;
   if (!existsSync(reportPath)) {
@@ -22,14 +17,7 @@ async function main(): Promise<void> {
     );
   }
   const report = JSON.parse(readFileSync(reportPath, "utf8")) as Report;
-  const page = renderReport(
-    report,
-    readFileSync(join(__dirname, "NOTES.md"), "utf8"),
-  );
-  writeFileSync(
-    join(ROOT, "BENCHMARKS.md"),
-    await format(page, { parser: "markdown" }),
-  );
+  await writePage(report);
 }
 
 main().catch((error: unknown) => {

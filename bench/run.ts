@@ -25,7 +25,7 @@ import {
   stop,
 } from "./processes";
 import { measureRetention, RetentionReport } from "./retention";
-import { renderReport, Report, REPORT_PATH, ScenarioRow } from "./report";
+import { Report, REPORT_PATH, ScenarioRow, writePage } from "./report";
 
 /**
  * The benchmark: starts the upstream stand-in, the floor, llm-proxy on SQLite and on PostgreSQL, and the Portkey
@@ -280,15 +280,7 @@ async function main(): Promise<void> {
   }
 
   report.durationS = Math.round((Date.now() - started) / 1000);
-  const page = renderReport(
-    report,
-    readFileSync(join(__dirname, "NOTES.md"), "utf8"),
-  );
-  // Formatted as the repository's Prettier check expects, so the generated page passes it.
-  writeFileSync(
-    join(ROOT, "BENCHMARKS.md"),
-    await format(page, { parser: "markdown" }),
-  );
+  await writePage(report);
   // The raw numbers stay beside the page, so `npm run bench:render` can write the page again after the notes change.
   writeFileSync(
     REPORT_PATH,
