@@ -367,4 +367,54 @@ describe("accounting", () => {
     expect(theirsAfter.clientRequests - theirs.clientRequests).toBe(128);
     expect(await batchesRetried()).toBe(retriedBefore);
   });
+
+  it("renews holds beside a settlement batch", async () => {
+    const retriedBefore = await batchesRetried();
+
+    // Renewal takes the rows in request id order; the batch lists them in the opposite order. A deadlock between
+    // the two shows up only in some rounds, so there are several.
+    for (let round = 0; round < 5; round++) {
+      const ids = Array.from(
+        { length: 64 },
+        (_, index) => `renewed-${round}-${String(index).padStart(2, "0")}`,
+      );
+      await Promise.all(ids.map((id) => admitUnlimited(id, 100n)));
+
+      const [renewed, ...settled] = await Promise.all([
+        sut.renew(ids, new Date(Date.now() + 60_000)),
+        ...[...ids].reverse().map((id) => sut.settle(record(id, 10n))),
+      ]);
+
+      expect(typeof renewed).toBe("number");
+      expect(settled.every((result) => result.outcome === "recorded")).toBe(
+        true,
+      );
+    }
+    expect(await batchesRetried()).toBe(retriedBefore);
+  });
+
+  it("admits a reused id during its settlement", async () => {
+    expect(await admitUnlimited("reused-live", 1_000n)).toBe("admitted");
+    const before = await proxy.snapshot(providerId, clientId);
+    const retriedBefore = await batchesRetried();
+
+    const [settled, ...admissions] = await Promise.all([
+      sut.settle(record("reused-live", 400n)),
+      admitUnlimited("reused-live", 1_000n),
+      admitUnlimited("reused-live", 1_000n),
+      admitUnlimited("other-live", 1_000n),
+    ]);
+
+    const after = await proxy.snapshot(providerId, clientId);
+    expect(settled.outcome).toBe("recorded");
+    expect(admissions).toEqual([
+      "duplicate_request_id",
+      "duplicate_request_id",
+      "admitted",
+    ]);
+    expect(before.balance - after.balance).toBe(400n);
+    expect(after.reserved - before.reserved).toBe(0n);
+    expect(await batchesRetried()).toBe(retriedBefore);
+    expect(await sut.void("other-live", new Date())).toBe(true);
+  });
 });

@@ -132,7 +132,7 @@ $$`;
  * Admission of a request whose client has no limits: the provider hold and the claim of the request id. Returns
  * false when the prepaid credit is short; a request id in use raises LPDUP.
  */
-const ADMIT = `
+export const ADMIT = `
 create function llmp_admit_unlimited(async_commit boolean, r jsonb) returns boolean
 language plpgsql as $$
 begin

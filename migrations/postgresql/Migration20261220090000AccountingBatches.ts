@@ -1,13 +1,15 @@
 import { Migration } from "@mikro-orm/migrations";
 
+import { ADMIT } from "./Migration20261219090000AccountingFunctions";
+
 /*
  * Admission and settlement of several requests in one call and one transaction. Under load every admission and
  * settlement of a prepaid provider writes that provider's row, and one call per request cost each of them a round
  * trip, a commit and a turn at the row lock. A batch pays for those once.
  *
- * Concurrent batches, on one replica or several, lock rows in one order so they cannot deadlock: the records'
- * reservations first (as `llmp_settle` does), then the providers in id order, then the clients in id order. The
- * daily rollup rows are written only under their client's lock.
+ * Concurrent batches, on one replica or several, lock rows in one order so they cannot deadlock: the reservations of
+ * their request ids first, in request id order (as hold renewal does), then the providers in id order, then the
+ * clients in id order. The daily rollup rows are written only under their client's lock.
  *
  * Each record gets the statements of `llmp_settle` in the same order and with the same arithmetic. A record whose
  * request id is already recorded, before this call or earlier in the same batch, changes nothing and reads
@@ -42,6 +44,10 @@ begin
   if async_commit then
     perform set_config('synchronous_commit', 'off', true);
   end if;
+
+  perform 1 from credit_reservations
+    where request_id in (select x.r->>'request_id' from jsonb_array_elements(rs) x(r))
+    order by request_id for update;
 
   with closed_rows as (
     update credit_reservations c set status = 'posted', settled_at = (x.r->>'now')::timestamptz
@@ -173,8 +179,10 @@ $$`;
 
 /*
  * Admission of several requests of clients without limits, each as `llmp_admit_unlimited` admits it: the provider
- * hold, then the claim of the request id. The providers are locked first, in id order. A request id in use, before
- * this call or earlier in the batch, gives back the hold it just took.
+ * hold, then the claim of the request id. The existing reservations of the batch's request ids are locked first, in
+ * request id order, then the providers in id order: a reused request id then waits for a settlement of that id to
+ * finish instead of holding the provider's row that the settlement needs. A request id in use, before this call or
+ * earlier in the batch, gives back the hold it just took.
  *
  * Returns one element per request, in order: `admitted`, `insufficient_credit` or `duplicate`.
  */
@@ -190,6 +198,9 @@ begin
     perform set_config('synchronous_commit', 'off', true);
   end if;
 
+  perform 1 from credit_reservations
+    where request_id in (select x.r->>'request_id' from jsonb_array_elements(rs) x(r))
+    order by request_id for update;
   perform 1 from providers
     where id in (select (x.r->>'provider_id')::int from jsonb_array_elements(rs) x(r) where (x.r->>'prepaid')::boolean)
     order by id for update;
@@ -231,13 +242,35 @@ begin
 end
 $$`;
 
+/** `llmp_admit_unlimited` as the previous step created it, to replace in place. */
+const ADMIT_REPLACED = ADMIT.replace(
+  "create function",
+  "create or replace function",
+);
+
+/*
+ * The single admission takes the same first lock as a batch: the reservation of its request id, if one exists,
+ * before the provider's row. The rest of the function is unchanged.
+ */
+const ADMIT_LOCKING_RESERVATION = ADMIT_REPLACED.replace(
+  "begin\n  if async_commit then",
+  "begin\n  perform 1 from credit_reservations where request_id = r->>'request_id' for update;\n\n  if async_commit then",
+);
+if (ADMIT_LOCKING_RESERVATION === ADMIT_REPLACED) {
+  throw new Error(
+    "llmp_admit_unlimited no longer starts as this migration expects",
+  );
+}
+
 export class Migration20261220090000AccountingBatches extends Migration {
   override async up(): Promise<void> {
     this.addSql(SETTLE_BATCH);
     this.addSql(ADMIT_BATCH);
+    this.addSql(ADMIT_LOCKING_RESERVATION);
   }
 
   override async down(): Promise<void> {
+    this.addSql(ADMIT_REPLACED);
     this.addSql("drop function llmp_admit_batch(boolean, jsonb)");
     this.addSql("drop function llmp_settle_batch(boolean, jsonb)");
   }

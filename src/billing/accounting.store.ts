@@ -85,8 +85,8 @@ const LIMIT_CHECK_ATTEMPTS = 3;
 /**
  * The SQL of admission and settlement. Every statement is a conditional update or an insert guarded by a unique
  * key, so concurrent requests, replicas and replays cannot overdraw a balance, exceed a client limit or write a
- * record twice. Rows are locked in one order, provider then client then rollup, so PostgreSQL transactions cannot
- * deadlock.
+ * record twice. Rows are locked in one order, reservation then provider then client then rollup, and rows of one
+ * table by key, so PostgreSQL transactions cannot deadlock.
  */
 /** The hold of a client without limits: nothing, which settlement, void and the sweeper release as nothing. */
 const NO_CLIENT_HOLD = (admission: Admission): ClientHold => ({
@@ -155,6 +155,13 @@ export class AccountingStore {
 
     return this.transactions
       .runGrouped(async (tx): Promise<AdmissionOutcome> => {
+        if (tx.forUpdate) {
+          // A reused request id waits here for a settlement of that id, before taking the provider's row it needs.
+          await tx.all(
+            `select request_id from credit_reservations where request_id = ?${tx.forUpdate}`,
+            [admission.requestId],
+          );
+        }
         if (admission.prepaid) {
           const held = await tx.run(
             `update providers set credit_reserved = credit_reserved + cast(? as bigint)
@@ -309,6 +316,10 @@ export class AccountingStore {
    * Inserts the pending reservation, which claims the request id. A reused request id is refused with
    * {@link DuplicateAdmission}, except when its earlier reservation was voided because the request never reached a
    * provider: nothing was recorded, so the id is free to try again.
+   *
+   * NOTE: a reservation the sweeper voided because its hold expired frees the id in the same way, although its
+   * request may still be running. A reuse admitted then is forwarded, and the settlement that comes second is
+   * counted as a duplicate, so one of the two provider calls is not charged.
    */
   private async claimRequestId(
     tx: SqlTransaction,
@@ -356,15 +367,22 @@ export class AccountingStore {
       return 0;
     }
 
-    return this.transactions.runGrouped(
-      (tx) =>
-        tx.run(
-          `update credit_reservations set expires_at = ?
-           where status = ? and request_id in (${requestIds.map(() => "?").join(", ")})`,
-          [tx.time(expiresAt), ReservationStatus.Pending, ...requestIds],
-        ),
-      NOT_YET_DURABLE,
-    );
+    const list = requestIds.map(() => "?").join(", ");
+    return this.transactions.runGrouped(async (tx) => {
+      if (tx.forUpdate) {
+        // Locked in request id order first, as settlement batches lock them, so the two cannot deadlock.
+        await tx.all(
+          `select request_id from credit_reservations where request_id in (${list})
+           order by request_id${tx.forUpdate}`,
+          requestIds,
+        );
+      }
+      return tx.run(
+        `update credit_reservations set expires_at = ?
+         where status = ? and request_id in (${list})`,
+        [tx.time(expiresAt), ReservationStatus.Pending, ...requestIds],
+      );
+    }, NOT_YET_DURABLE);
   }
 
   /**

@@ -1,9 +1,11 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+
 import { BatchOutcome, CallBatcher } from "./call-batcher";
 
 /** Resolves after the event loop has run the callbacks queued so far, including setImmediate ones. */
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
-/** A call that records every batch it gets and doubles each number; negative numbers fail on their own. */
+/** Creates a call that records every batch it gets and doubles each number; negative numbers fail on their own. */
 function doubling() {
   const batches: number[][] = [];
   let release: () => void = () => undefined;
@@ -164,5 +166,24 @@ describe("CallBatcher", () => {
       status: "rejected",
       reason: new Error("the batch call returned 1 outcomes for 2 items"),
     });
+  });
+
+  it("calls outside the submitter's context", async () => {
+    const requestContext = new AsyncLocalStorage<string>();
+    const seen: (string | undefined)[] = [];
+    const batcher = new CallBatcher<number, number>(
+      async (items) => {
+        seen.push(requestContext.getStore());
+        return items.map((item) => ({ ok: true, value: item }));
+      },
+      { maxBatch: 64, maxInFlight: 1 },
+    );
+
+    const result = await requestContext.run("request-1", () =>
+      batcher.submit(1),
+    );
+
+    expect(result).toBe(1);
+    expect(seen).toEqual([undefined]);
   });
 });

@@ -1,3 +1,5 @@
+import { AsyncResource } from "node:async_hooks";
+
 /** Runs a batch of items in one call and returns one outcome per item, in the items' order. */
 export type BatchCall<I, O> = (items: I[]) => Promise<BatchOutcome<O>[]>;
 
@@ -32,6 +34,11 @@ export class CallBatcher<I, O> {
   private readonly queue: Pending<I, O>[] = [];
   private inFlight = 0;
   private scheduled = false;
+  /**
+   * The async context that calls run in: the one the batcher was created in, not that of the request whose item
+   * happened to start a call, so log lines of a batch do not carry one request's id.
+   */
+  private readonly context = new AsyncResource("CallBatcher");
 
   constructor(
     private readonly call: BatchCall<I, O>,
@@ -51,10 +58,12 @@ export class CallBatcher<I, O> {
       return;
     }
     this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.startCalls();
-    });
+    setImmediate(() =>
+      this.context.runInAsyncScope(() => {
+        this.scheduled = false;
+        this.startCalls();
+      }),
+    );
   }
 
   private startCalls(): void {
