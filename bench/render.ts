@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { Report, REPORT_PATH, writePage } from "./report";
 
 /**
- * Writes BENCHMARKS.md again from the measurements of the last `npm run bench` (`bench/report.json`) and the current
+ * Writes BENCHMARKS.md again from the measurements of the last `npm run bench` (`bench/results.json`) and the current
  * `bench/NOTES.md`, so that edits to the notes reach the page without measuring again. Another report file can be
  * passed as the first argument.
  *

@@ -19,8 +19,11 @@ export interface ScenarioRow {
   rate?: number;
 }
 
-/** The last full run's measurements, kept beside the page so that `bench/render.ts` can write it again. */
-export const REPORT_PATH = join(__dirname, "report.json");
+/**
+ * The last full run's measurements, kept beside the page so that `bench/render.ts` can write it again. Not named
+ * `report.json`, which `require("./report")` would load instead of this module.
+ */
+export const REPORT_PATH = join(__dirname, "results.json");
 
 export interface Report {
   quick: boolean;
