@@ -86,7 +86,7 @@ const LIMIT_CHECK_ATTEMPTS = 3;
  * The SQL of admission and settlement. Every statement is a conditional update or an insert guarded by a unique
  * key, so concurrent requests, replicas and replays cannot overdraw a balance, exceed a client limit or write a
  * record twice. Rows are locked in one order, reservation then provider then client then rollup, and rows of one
- * table by key, so PostgreSQL transactions cannot deadlock.
+ * table by key, so PostgreSQL transactions that keep this order cannot deadlock with each other.
  */
 /** The hold of a client without limits: nothing, which settlement, void and the sweeper release as nothing. */
 const NO_CLIENT_HOLD = (admission: Admission): ClientHold => ({
@@ -370,7 +370,7 @@ export class AccountingStore {
     const list = requestIds.map(() => "?").join(", ");
     return this.transactions.runGrouped(async (tx) => {
       if (tx.forUpdate) {
-        // Locked in request id order first, as settlement batches lock them, so the two cannot deadlock.
+        // Locked in request id order first, the order settlement batches use, so renewal never waits in a cycle with one.
         await tx.all(
           `select request_id from credit_reservations where request_id in (${list})
            order by request_id${tx.forUpdate}`,
