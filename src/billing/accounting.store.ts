@@ -370,7 +370,7 @@ export class AccountingStore {
     const list = requestIds.map(() => "?").join(", ");
     return this.transactions.runGrouped(async (tx) => {
       if (tx.forUpdate) {
-        // Locked in request id order first, the order settlement batches use, so renewal never waits in a cycle with one.
+        // Locked in request id order first, as settlement batches lock them, so neither waits in a cycle.
         await tx.all(
           `select request_id from credit_reservations where request_id in (${list})
            order by request_id${tx.forUpdate}`,
